@@ -1,0 +1,5 @@
+import sys
+
+from wfrewrite.main import main
+
+sys.exit(main())

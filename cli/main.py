@@ -1,0 +1,215 @@
+"""The ``wfrewrite`` command.
+
+    wfrewrite compile SOURCE.wdl [-i INPUTS.json] [--task NAME] -o DIR [--root /mnt/wfr]
+        writes DIR/script.sh and DIR/plan.json (nothing at all on error)
+    wfrewrite run SOURCE.wdl [-i INPUTS.json] [--task NAME] [--executor auto|local|podman|docker]
+                  [-o OUTPUTS.json] [--dir RUN_DIR]
+        compiles, executes and collects; prints {"outputs": {...}, "dir": RUN_DIR}
+
+Errors print ``file:line:col: error: message`` (with the source line and a caret) and exit 2;
+a task that runs and fails exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from typing import Any
+
+from wfrewrite import __version__
+from wfrewrite.compiler.diagnostics import Unsupported, WfError, die, render
+from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, select
+
+log = logging.getLogger("wfrewrite")
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="SOURCE", help="a WDL document")
+    p.add_argument("-i", "--inputs", metavar="INPUTS.json", help="inputs (miniwdl's JSON forms)")
+    p.add_argument("--task", metavar="NAME", help="the task to use (default: the lone task)")
+    p.add_argument("--unsupported", choices=("error", "warning", "ignore"), default="error",
+                   help="what an unsupported feature is (default: error)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log (twice: debug)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="wfrewrite", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version", version=f"wfrewrite {__version__}")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("compile", help="compile a task into DIR/script.sh and DIR/plan.json")
+    _add_source_args(c)
+    c.add_argument("-o", "--output", required=True, metavar="DIR")
+    c.add_argument("--root", default="/mnt/wfr",
+                   help="the task's directory where the script will run (default /mnt/wfr)")
+
+    r = sub.add_parser("run", help="compile, execute and collect a task (or a workflow, via miniwdl)")
+    _add_source_args(r)
+    r.add_argument("--executor", choices=EXECUTORS, default="auto")
+    r.add_argument("-o", "--outputs", metavar="OUTPUTS.json", help="also write the outputs here")
+    r.add_argument("--dir", metavar="RUN_DIR", help="run directory (miniwdl's rules; default: .)")
+    r.add_argument("--default-image", default=DEFAULT_IMAGE, help=f"for tasks without one ({DEFAULT_IMAGE})")
+    r.add_argument("--link-mode", choices=("symlink", "hardlink", "copy"), help="how inputs are staged")
+    r.add_argument("--read-only", action="store_true", help="container: read-only root filesystem")
+    r.add_argument("--user", help="container: run as this uid[:gid]")
+    r.add_argument("--network", help="container: network mode")
+    r.add_argument("--resources", choices=("deny", "clamp"), default="deny",
+                   help="a task asking for more cpu/memory than there is: fail (deny) or run with what "
+                        "there is (clamp, miniwdl's behaviour)")
+    r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        if args.cmd == "compile":
+            return cmd_compile(args)
+        return cmd_run(args)
+    except WfError as exn:
+        return die(exn)
+    except KeyboardInterrupt:
+        print("wfrewrite: interrupted", file=sys.stderr)
+        return 130
+
+
+def _setup_logging(verbose: int) -> None:
+    """Task logs (miniwdl's task.log) get everything from INFO; the console what -v asks for."""
+    import WDL._util  # noqa: F401  (adds miniwdl's NOTICE and VERBOSE levels)
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    console.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(console)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _unsupported(args: argparse.Namespace) -> Unsupported:
+    return Unsupported(level=args.unsupported, sink=lambda text: print(text, file=sys.stderr))
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from WDL import Tree
+
+    from wfrewrite.compiler import wdl
+    from wfrewrite.compiler.check import check
+    from wfrewrite.compiler.emit import emit
+
+    doc = wdl.load(args.source)
+    tgt, inputs = wdl.read_inputs(doc, args.task, args.inputs)
+    if not isinstance(tgt, Tree.Task):
+        raise WfError(f"{tgt.name} is a workflow; compile takes a task (use --task NAME)")
+    plan = check(wdl.compile_task(tgt, inputs, root=args.root, unsupported=_unsupported(args)))
+    _write_atomically(args.output, {"plan.json": plan.dumps(), "script.sh": emit(plan)})
+    print(os.path.join(args.output, "script.sh"))
+    return 0
+
+
+def _write_atomically(directory: str, files: dict[str, str]) -> None:
+    os.makedirs(directory, exist_ok=True)
+    tmps = []
+    try:
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+            tmps.append((tmp, os.path.join(directory, name)))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        for tmp, final in tmps:
+            os.chmod(tmp, 0o755 if final.endswith(".sh") else 0o644)
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in tmps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import WDL
+    from WDL import Tree
+    from WDL.runtime import config as wdl_config
+
+    from wfrewrite.compiler import wdl
+
+    doc = wdl.load(args.source)
+    tgt, inputs = wdl.read_inputs(doc, args.task, args.inputs)
+    unsupported = _unsupported(args)
+    if isinstance(tgt, Tree.Task):
+        wdl.check_hints_section(tgt, unsupported)
+    executor = args.executor
+    if executor == "auto":
+        executor = select("auto").name
+        print(f"wfrewrite: executor {executor} (auto)", file=sys.stderr)
+    overrides: dict[str, dict[str, Any]] = {
+        "scheduler": {"container_backend": "wfrewrite"},
+        "wfrewrite": {
+            "executor": executor,
+            "default_image": args.default_image,
+            "link_mode": args.link_mode or "",
+            "read_only": "true" if args.read_only else "false",
+            "user": args.user or "",
+            "network": args.network or "",
+            "unsupported": args.unsupported,
+            "resources": args.resources,
+        },
+    }
+    cfg = wdl_config.Loader(logging.getLogger("wfrewrite.miniwdl"), [args.cfg] if args.cfg else None)
+    cfg.override(overrides)
+    try:
+        if isinstance(tgt, Tree.Task):
+            run_dir, outputs = WDL.runtime.run_local_task(cfg, tgt, inputs, run_dir=args.dir)
+        else:
+            run_dir, outputs = WDL.runtime.run_local_workflow(cfg, tgt, inputs, run_dir=args.dir)
+    except WDL.runtime.RunFailed as exn:
+        print(_failure_text(exn), file=sys.stderr)
+        return 1
+    except WDL.Error.RuntimeError as exn:
+        print(f"error: {exn}", file=sys.stderr)
+        return 1
+    result = {"outputs": WDL.values_to_json(outputs, namespace=tgt.name), "dir": run_dir}
+    text = json.dumps(result, indent=2)
+    if args.outputs:
+        _write_atomically(os.path.dirname(os.path.abspath(args.outputs)),
+                          {os.path.basename(args.outputs): text + "\n"})
+    print(text)
+    return 0
+
+
+def _failure_text(exn: BaseException) -> str:
+    """The failing task's name, what failed, and the tail of its stderr."""
+    import WDL
+
+    lines = [f"error: {exn}"]
+    cause: BaseException | None = exn
+    while cause is not None and isinstance(cause, WDL.runtime.RunFailed):
+        cause = cause.__cause__
+    if isinstance(cause, WDL.runtime.CommandFailed):
+        lines.append(f"  the command exited with {cause.exit_status}")
+        tail = _tail(cause.stderr_file)
+        if tail:
+            lines.append("  stderr (last lines):\n" + "\n".join("    " + ln for ln in tail))
+    elif isinstance(cause, WfError):
+        lines.append("  " + render(cause))
+    elif cause is not None:
+        lines.append(f"  {type(cause).__name__}: {cause}")
+    run_dir = getattr(exn, "run_dir", None)
+    if run_dir:
+        lines.append(f"  run dir: {run_dir}")
+    return "\n".join(lines)
+
+
+def _tail(path: str, n: int = 10) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return []
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The plan checker: invariants every TaskPlan holds after lowering and after every pass.
+
+    >>> check(plan)          # returns the plan, or raises PlanError naming the first violation
+
+Invariants:
+- container paths are absolute, normalized, free of control characters and ``..``;
+- everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``;
+- staged and literal paths are unique, and none lies inside another staged *file*;
+- captures refer to declared outputs, and their patterns stay inside the work dir;
+- environment variable names are shell identifiers;
+- the image is a non-empty string or explicitly None ("no image declared");
+- a script command has a shell, an argv command has words and no shell.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from .diagnostics import PlanError
+from .plan import LINK_MODES, TRANSPORTS, TaskPlan
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check(plan: TaskPlan) -> TaskPlan:
+    problems = list(_problems(plan))
+    if problems:
+        raise PlanError(f"invalid plan for task {plan.name!r}: " + "; ".join(problems), plan.source)
+    return plan
+
+
+def within(path: str, root: str) -> bool:
+    return root == "/" or path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _path_problem(what: str, path: str) -> str | None:
+    if not path.startswith("/"):
+        return f"{what} {path!r} is not absolute"
+    if _CONTROL.search(path):
+        return f"{what} {path!r} contains a control character"
+    if posixpath.normpath(path) != path and not (path.endswith("/") and posixpath.normpath(path) == path[:-1]):
+        return f"{what} {path!r} is not normalized"
+    return None
+
+
+def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    lay = plan.layout
+    for what, p in (("layout.root", lay.root), ("layout.work", lay.work), ("layout.tmp", lay.tmp),
+                    ("layout.home", lay.home), ("layout.meta", lay.meta)):
+        if (msg := _path_problem(what, p)) is not None:
+            yield msg
+        elif what != "layout.root" and not within(p, lay.root):
+            yield f"{what} {p!r} is outside layout.root {lay.root!r}"
+    if lay.stage and (msg := _path_problem("layout.stage", lay.stage)) is not None:
+        yield msg
+    if plan.image is not None and not plan.image.strip():
+        yield "image is an empty string (use None for 'no image')"
+    if plan.link_mode not in LINK_MODES:
+        yield f"unknown link_mode {plan.link_mode!r}"
+    if plan.transport not in TRANSPORTS:
+        yield f"unknown transport {plan.transport!r}"
+
+    seen: dict[str, str] = {}
+    staged_files: list[str] = []
+    for item in plan.stage:
+        if (msg := _path_problem("staged path", item.path)) is not None:
+            yield msg
+            continue
+        if not within(item.path, lay.root):
+            yield f"staged path {item.path!r} is outside layout.root"
+        if not item.source or _CONTROL.search(item.source):
+            yield f"staging source {item.source!r} for {item.path!r} is empty or has a control character"
+        if item.path in seen:
+            yield f"path {item.path!r} is staged twice"
+        seen[item.path] = "stage"
+        if item.kind == "file":
+            staged_files.append(item.path)
+    for lit in plan.literals:
+        if (msg := _path_problem("literal path", lit.path)) is not None:
+            yield msg
+            continue
+        if not within(lit.path, lay.root):
+            yield f"literal path {lit.path!r} is outside layout.root"
+        if lit.path in seen:
+            yield f"path {lit.path!r} is both staged and literal, or literal twice"
+        seen[lit.path] = "literal"
+    for f in staged_files:
+        for p in seen:
+            if p.startswith(f + "/"):
+                yield f"path {p!r} lies inside the staged file {f!r}"
+
+    for what, p in (("stdout", plan.stdout), ("stderr", plan.stderr)):
+        if (msg := _path_problem(what, p)) is not None:
+            yield msg
+        elif not within(p, lay.root):
+            yield f"{what} {p!r} is outside layout.root"
+    if plan.stdin is not None and (msg := _path_problem("stdin", plan.stdin)) is not None:
+        yield msg
+
+    for var in plan.env:
+        if not _IDENT.match(var.name):
+            yield f"environment variable name {var.name!r} is not a shell identifier"
+        if "\x00" in var.value:
+            yield f"environment variable {var.name} contains a NUL byte"
+
+    cmd = plan.command
+    if cmd.argv and cmd.script:
+        yield "command has both argv and script"
+    if cmd.argv and cmd.shell != "none":
+        yield "an argv command must have shell 'none'"
+    if not cmd.argv and cmd.shell == "none" and cmd.script:
+        yield "a script command needs a shell"
+    if any("\x00" in w for w in cmd.argv) or "\x00" in cmd.script:
+        yield "command contains a NUL byte"
+
+    declared = set(plan.outputs)
+    if len(declared) != len(plan.outputs):
+        yield "an output name is declared twice"
+    for cap in plan.captures:
+        if cap.output not in declared:
+            yield f"capture for {cap.output!r}, which is not a declared output"
+        if cap.kind in ("path", "glob", "directory"):
+            if not cap.pattern:
+                yield f"capture for {cap.output!r} has an empty pattern"
+            elif _CONTROL.search(cap.pattern):
+                yield f"capture pattern {cap.pattern!r} contains a control character"
+            elif cap.pattern.startswith("/"):
+                if not within(posixpath.normpath(cap.pattern), lay.root):
+                    yield f"capture pattern {cap.pattern!r} is outside layout.root"
+            elif ".." in cap.pattern.split("/"):
+                yield f"capture pattern {cap.pattern!r} climbs out of the work dir"
+    for n in (plan.success_codes or ()) + plan.temporary_fail_codes + plan.permanent_fail_codes:
+        if not 0 <= n <= 255:
+            yield f"exit code {n} is outside 0..255"
+    if plan.max_retries < 0:
+        yield "max_retries is negative"

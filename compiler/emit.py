@@ -1,0 +1,179 @@
+"""The emitter: TaskPlan -> one self-contained POSIX sh script.
+
+The script is the runtime's real ``.sh`` files (``wfrewrite.runtime/sh``) with a *data section*
+in front of them. Python writes data only, quoted in exactly one place (``q``) or carried in
+quoted heredocs; it never writes shell logic. For the plan in ``wfrewrite.compiler.plan``'s
+docstring the data section reads
+
+    WF_TASK=hello
+    WF_ROOT=/mnt/wfr
+    ...
+    wf_plan_stage() {
+    cat <<'WF_DATA'
+    file	r	/data/names.txt	/mnt/wfr/work/_miniwdl_inputs/0/names.txt	-
+    WF_DATA
+    }
+    wf_plan_command() {
+    cat <<'WF_COMMAND'
+    wc -l < /mnt/wfr/work/_miniwdl_inputs/0/names.txt > n.txt
+    WF_COMMAND
+    }
+
+followed by ``lib.sh``, the phase files and ``wf_main "$@"``. Emitting twice is byte-identical.
+"""
+
+from __future__ import annotations
+
+import shlex
+from importlib import resources
+
+from .plan import Capture, TaskPlan
+
+# Runtime files in the order they are inlined after the data section.
+RUNTIME_FILES = ("lib.sh", "probe.sh", "stage.sh", "run.sh", "collect.sh", "main.sh")
+
+_cache: dict[str, str] = {}
+
+
+def runtime_source(name: str) -> str:
+    """A runtime .sh file with its '##' template comments and shellcheck directives stripped."""
+    if name not in _cache:
+        text = resources.files("wfrewrite.runtime").joinpath("sh", name).read_text(encoding="utf-8")
+        lines = [
+            ln
+            for ln in text.splitlines()
+            if not ln.lstrip().startswith("##")
+            and not (ln.startswith("# shellcheck shell=") and name != "header.sh")
+        ]
+        _cache[name] = "\n".join(lines).strip("\n") + "\n"
+    return _cache[name]
+
+
+def q(value: str) -> str:
+    """The one function that quotes a value for the shell."""
+    return shlex.quote(value)
+
+
+def printf_format(content: bytes) -> str:
+    """``content`` as a printf format that prints it back byte for byte: '%' and '\\' doubled,
+    control bytes (but newline and tab) and invalid UTF-8 as ``\\ooo``."""
+    try:
+        text = content.decode("utf-8")
+        chars: list[str] = []
+        for ch in text:
+            o = ord(ch)
+            if ch == "%":
+                chars.append("%%")
+            elif ch == "\\":
+                chars.append("\\\\")
+            elif ch in "\n\t" or (o >= 0x20 and o != 0x7F):
+                chars.append(ch)
+            else:
+                chars.append(f"\\{o:03o}")
+        return "".join(chars)
+    except UnicodeDecodeError:
+        out = []
+        for b in content:
+            c = chr(b)
+            if c == "%":
+                out.append("%%")
+            elif c == "\\":
+                out.append("\\\\")
+            elif c in "\n\t" or 0x20 <= b < 0x7F:
+                out.append(c)
+            else:
+                out.append(f"\\{b:03o}")
+        return "".join(out)
+
+
+def heredoc(fn: str, body: str, tag: str = "WF_DATA") -> str:
+    """A function printing ``body`` through a quoted heredoc whose delimiter is not a line of it."""
+    if not body:
+        return f"{fn}() {{\n    :\n}}\n"
+    lines = set(body.splitlines())
+    delim, n = tag, 0
+    while delim in lines:
+        n += 1
+        delim = f"{tag}_{n}"
+    if not body.endswith("\n"):
+        body += "\n"
+    return f"{fn}() {{\ncat <<'{delim}'\n{body}{delim}\n}}\n"
+
+
+def calls(fn: str, rows: list[list[str]]) -> str:
+    """A function whose body is one call per row, every argument quoted."""
+    if not rows:
+        return f"{fn}() {{\n    :\n}}\n"
+    body = "".join("    " + " ".join(q(a) if i else a for i, a in enumerate(r)) + "\n" for r in rows)
+    return f"{fn}() {{\n{body}}}\n"
+
+
+def _codes(codes: tuple[int, ...] | None) -> str:
+    return "*" if codes is None else " ".join(str(c) for c in codes)
+
+
+def _capture_row(c: Capture) -> str:
+    return "\t".join(
+        (
+            c.kind,
+            c.output,
+            "1" if c.required else "0",
+            "1" if c.files_only else "0",
+            c.exclude or "-",
+            c.pattern or "-",
+        )
+    )
+
+
+def data_section(plan: TaskPlan) -> str:
+    lay = plan.layout
+    variables = [
+        ("WF_TASK", plan.name),
+        ("WF_ROOT", lay.root),
+        ("WF_WORK", lay.work),
+        ("WF_TMP", lay.tmp),
+        ("WF_HOME", lay.home),
+        ("WF_META", lay.meta),
+        ("WF_STAGE_DIR", lay.stage),
+        ("WF_LINK_MODE", plan.link_mode),
+        ("WF_SHELL", plan.command.shell),
+        ("WF_STDIN", plan.stdin or ""),
+        ("WF_STDOUT", plan.stdout),
+        ("WF_STDERR", plan.stderr),
+        ("WF_SUCCESS_CODES", _codes(plan.success_codes)),
+        ("WF_TEMPFAIL_CODES", _codes(plan.temporary_fail_codes)),
+        ("WF_PERMFAIL_CODES", _codes(plan.permanent_fail_codes)),
+    ]
+    out = ["# ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----\n"]
+    out += [f"{k}={q(v)}\n" for k, v in variables]
+    out.append(calls("wf_plan_env", [["wf_setenv", e.name, e.value] for e in plan.env]))
+    stage_rows = [
+        "\t".join((s.kind, "w" if s.writable else "r", s.source, s.path, "-" if s.size is None else str(s.size)))
+        for s in plan.stage
+    ]
+    out.append(heredoc("wf_plan_stage", "\n".join(stage_rows)))
+    out.append(
+        calls(
+            "wf_plan_literals",
+            [
+                ["wf_literal", lit.path, lit.kind, "x" if lit.executable else "-", printf_format(lit.content)]
+                for lit in plan.literals
+            ],
+        )
+    )
+    out.append(heredoc("wf_plan_captures", "\n".join(_capture_row(c) for c in plan.captures)))
+    if plan.command.shell == "none":
+        out.append(calls("wf_plan_argv", [["exec", *plan.command.argv]]))
+        out.append(heredoc("wf_plan_command", ""))
+    else:
+        out.append(calls("wf_plan_argv", []))
+        out.append(heredoc("wf_plan_command", plan.command.script, tag="WF_COMMAND"))
+    return "".join(out)
+
+
+def emit(plan: TaskPlan) -> str:
+    """Render the script for ``plan`` (which should have passed ``check``)."""
+    parts = [runtime_source("header.sh"), data_section(plan)]
+    parts += [runtime_source(name) for name in RUNTIME_FILES]
+    parts.append('wf_main "$@"\n')
+    return "\n".join(parts)

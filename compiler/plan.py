@@ -1,0 +1,271 @@
+"""TaskPlan: the intermediate representation between the front ends and the emitter.
+
+A plan states, as plain data, everything the generated script has to do. Worked example, the WDL task
+
+    task hello {
+      input { File names }
+      command <<< wc -l < ~{names} > n.txt >>>
+      output { Int n = read_int("n.txt") }
+      runtime { container: "busybox:latest" cpu: 1 }
+    }
+
+with ``names = /data/names.txt`` lowers (through miniwdl) to
+
+    TaskPlan(name="hello", lang="wdl", image="busybox:latest",
+             resources=Resources(cpu=1.0),
+             layout=Layout(root="/mnt/wfr", ...),
+             stage=(StageItem(source="/data/names.txt",
+                              path="/mnt/wfr/work/_miniwdl_inputs/0/names.txt"),),
+             command=Command(script="wc -l < /mnt/wfr/work/_miniwdl_inputs/0/names.txt > n.txt\\n",
+                             shell="bash_or_sh"),
+             captures=(Capture(output="n", kind="path", pattern="n.txt"),), ...)
+
+and the emitter turns the staging list into a data block of the script:
+
+    wf_plan_stage() {
+    cat <<'WF_DATA'
+    file	/data/names.txt	/mnt/wfr/work/_miniwdl_inputs/0/names.txt	-
+    WF_DATA
+    }
+
+Every class is a frozen, slotted, keyword-only dataclass of plain values; no miniwdl or cwltool
+object ever reaches a plan. ``to_json``/``from_json`` round-trip with ``plan_version``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+PLAN_VERSION = 1
+
+Lang = Literal["wdl", "cwl"]
+Kind = Literal["file", "directory"]
+LinkMode = Literal["symlink", "hardlink", "copy"]
+Transport = Literal["mounted"]
+Shell = Literal["bash_or_sh", "bash", "sh", "none"]
+CaptureKind = Literal["path", "glob", "directory", "stdout", "stderr", "tree", "cwl_output_json"]
+
+LINK_MODES: tuple[str, ...] = ("symlink", "hardlink", "copy")
+TRANSPORTS: tuple[str, ...] = ("mounted",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pos:
+    """A position in a source document (1-based line and column)."""
+
+    uri: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resources:
+    """What the task asks of the machine; None means "not stated"."""
+
+    cpu: float | None = None
+    memory: int | None = None  # bytes
+    disk: int | None = None  # bytes
+    gpu: int = 0
+    time_limit: int | None = None  # seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layout:
+    """Container paths of the task's own area. Everything the script writes is under ``root``."""
+
+    root: str
+    work: str
+    tmp: str
+    home: str
+    meta: str  # the script's own files: stage.tsv, captures.tsv, rc, manifest.json
+    # Where the `mounted` transport finds staging sources; "" means sources are absolute paths.
+    stage: str = ""
+
+    @staticmethod
+    def under(root: str, stage: str = "") -> Layout:
+        """The standard layout: work/, tmp/, home/, wfrewrite/ (meta) under ``root``."""
+        root = root.rstrip("/") or "/"
+        return Layout(
+            root=root,
+            work=f"{root}/work",
+            tmp=f"{root}/tmp",
+            home=f"{root}/home",
+            meta=f"{root}/wfrewrite",
+            stage=stage,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StageItem:
+    """One input to put at ``path`` before the command runs, fetched from ``source``."""
+
+    source: str
+    path: str
+    kind: Kind = "file"
+    writable: bool = False
+    size: int | None = None
+    checksum: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiteralFile:
+    """A file (or empty directory) whose content the plan carries inline."""
+
+    path: str
+    content: bytes = b""
+    kind: Kind = "file"
+    executable: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvVar:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """The user's command: a script for a shell, or an argv run without one."""
+
+    script: str = ""
+    argv: tuple[str, ...] = ()
+    shell: Shell = "bash_or_sh"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capture:
+    """How to find the files behind one declared output.
+
+    ``pattern`` is relative to the work dir (or absolute under the root). Kinds: ``path`` one file,
+    ``glob`` a pattern, ``directory`` a directory and everything under it, ``stdout``/``stderr``
+    the streams, ``tree`` the whole work dir (when the outputs cannot be known in advance),
+    ``cwl_output_json`` the CWL ``cwl.output.json`` override.
+    """
+
+    output: str
+    kind: CaptureKind
+    pattern: str = ""
+    required: bool = True
+    # glob only: match regular files only (WDL) or files and directories (CWL)
+    files_only: bool = True
+    # tree only: a work-relative directory left out (e.g. where the inputs are staged)
+    exclude: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskPlan:
+    plan_version: int = PLAN_VERSION
+    name: str
+    lang: Lang
+    source: Pos | None = None
+    # The declared image, or None for "no image declared" (a pass binds a default where needed).
+    image: str | None = None
+    # Further candidates, in order of preference (WDL `container: [a, b]`): an executor may
+    # pick the first one it has.
+    image_alternatives: tuple[str, ...] = ()
+    resources: Resources = field(default_factory=Resources)
+    layout: Layout
+    transport: Transport = "mounted"
+    link_mode: LinkMode = "symlink"
+    env: tuple[EnvVar, ...] = ()
+    stage: tuple[StageItem, ...] = ()
+    literals: tuple[LiteralFile, ...] = ()
+    command: Command
+    stdin: str | None = None
+    stdout: str
+    stderr: str
+    # None: every exit code counts as success.
+    success_codes: tuple[int, ...] | None = (0,)
+    temporary_fail_codes: tuple[int, ...] = ()
+    permanent_fail_codes: tuple[int, ...] = ()
+    max_retries: int = 0
+    outputs: tuple[str, ...] = ()
+    captures: tuple[Capture, ...] = ()
+
+    def replace(self, **changes: Any) -> TaskPlan:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return _encode(self)  # type: ignore[no-any-return]
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> TaskPlan:
+        version = data.get("plan_version")
+        if version != PLAN_VERSION:
+            raise ValueError(f"unsupported plan_version {version!r} (this wfrewrite reads {PLAN_VERSION})")
+        return _decode(TaskPlan, data)
+
+    @staticmethod
+    def loads(text: str) -> TaskPlan:
+        return TaskPlan.from_json(json.loads(text))
+
+
+# -- serialization: explicit, driven by the dataclass fields' types ------------------------------
+
+T = TypeVar("T")
+
+
+def _encode(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, bytes):
+                out.update(_encode_bytes(value))
+            else:
+                out[f.name] = _encode(value)
+        return out
+    if isinstance(obj, tuple):
+        return [_encode(x) for x in obj]
+    return obj
+
+
+def _encode_bytes(content: bytes) -> dict[str, str]:
+    try:
+        return {"text": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(content).decode("ascii")}
+
+
+def _decode(cls: type[T], data: dict[str, Any]) -> T:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - names - ({"text", "base64"} if "content" in names else set())
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name in names:
+        if name == "content":
+            if "base64" in data:
+                kwargs[name] = base64.b64decode(data["base64"])
+            elif "text" in data:
+                kwargs[name] = data["text"].encode("utf-8")
+        elif name in data:
+            kwargs[name] = _decode_value(hints[name], data[name])
+    return cls(**kwargs)
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode_value(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_decode_value(item, x) for x in value)
+    if dataclasses.is_dataclass(hint):
+        return _decode(hint, value)  # type: ignore[arg-type]
+    return value

@@ -1,0 +1,247 @@
+"""WDL lowering: miniwdl's evaluated task state -> TaskPlan.
+
+miniwdl does the WDL work: it maps input files to container paths (``add_paths``), evaluates the
+inputs, the runtime section and the command with ``task.*``, and post-processes the runtime keys
+(``process_runtime``). ``PlanningContainer`` is a miniwdl ``TaskContainer`` that records that
+state instead of running anything, and ``lower()`` turns it into a plan:
+
+    container.input_path_map = {"/data/a.txt": "/mnt/wfr/work/_miniwdl_inputs/0/a.txt"}
+    container.runtime_values = {"docker": "ubuntu:22.04", "cpu": 2, "env": {}}
+    command = "wc -l /mnt/wfr/work/_miniwdl_inputs/0/a.txt"
+        ->
+    TaskPlan(image="ubuntu:22.04", resources=Resources(cpu=2.0),
+             stage=(StageItem(source="/data/a.txt", path="/mnt/wfr/work/_miniwdl_inputs/0/a.txt"),),
+             command=Command(script="wc -l /mnt/wfr/work/_miniwdl_inputs/0/a.txt\\n"), ...)
+
+The runtime (``wfrewrite.runtime.miniwdl_backend``) subclasses ``PlanningContainer`` to run the
+plan; ``wfrewrite compile`` uses it as is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+from WDL import Env, Tree, Type, Value
+from WDL._util import parse_byte_size
+from WDL.runtime.task_container import TaskContainer
+
+from .diagnostics import Level, Unsupported
+from .plan import Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskPlan
+from .plan import Layout as PlanLayout
+from .wdl_outputs import captures, static_env
+
+CONTAINER_ROOT = "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
+INLINE_MAX = 64 * 1024  # write_* results up to this size travel inside the script
+
+# Runtime keys wfrewrite honours (after miniwdl's 1.2 renames), and keys that only mean something
+# to a cloud scheduler: those are reported as warnings, never dropped silently.
+HONOURED = {
+    "docker", "container", "cpu", "memory", "disks", "disk", "gpu", "returnCodes",
+    "continueOnReturnCode", "maxRetries", "preemptible",
+}
+CLOUD_HINTS = {
+    "zones", "bootDiskSizeGb", "noAddress", "cpuPlatform", "gpuType", "gpuCount",
+    "nvidiaDriverVersion", "queueArn", "awsBatchRetryAttempts", "docker_network", "dx_instance_type",
+    "time", "runtime_minutes", "maxTime", "max_cpu", "max_memory", "short_task",
+    "localization_optional", "inputs", "outputs", "fpga", "tpu",
+}
+
+
+def pos_of(node: Any) -> Pos | None:
+    p = getattr(node, "pos", None)
+    if p is None:
+        return None
+    return Pos(uri=p.abspath or p.uri, line=p.line, column=p.column)
+
+
+def host_limits() -> dict[str, int]:
+    cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        mem = 1 << 30
+    return {"cpu": cpu, "mem_bytes": mem}
+
+
+class PlanningContainer(TaskContainer):
+    """A miniwdl TaskContainer that lowers to a TaskPlan instead of running."""
+
+    # Set by the driver (``attach``) so that outputs can be captured precisely.
+    wf_task: Tree.Task | None = None
+    wf_inputs: Env.Bindings[Value.Base] | None = None
+    wf_env: Env.Bindings[Value.Base] | None = None
+    wf_inline_all = False  # compile: every write_* result travels inside the script
+
+    @classmethod
+    def global_init(cls, cfg: Any, logger: logging.Logger) -> None:
+        pass
+
+    @classmethod
+    def detect_resource_limits(cls, cfg: Any, logger: logging.Logger) -> dict[str, int]:
+        return host_limits()
+
+    def __init__(self, cfg: Any, run_id: str, host_dir: str, container_dir: str | None = None) -> None:
+        self._container_dir = container_dir or self.default_container_dir(cfg, host_dir)
+        super().__init__(cfg, run_id, host_dir)
+        self.container_dir = self._container_dir
+        self.unsupported = Unsupported(level=self._level(cfg))
+
+    # -- layout: miniwdl's convention, root = container_dir = the task's run dir when mounted ----
+
+    def default_container_dir(self, cfg: Any, host_dir: str) -> str:
+        return CONTAINER_ROOT
+
+    @staticmethod
+    def _level(cfg: Any) -> Level:
+        level = cfg.get("wfrewrite", "unsupported", "error") if cfg.has_section("wfrewrite") else "error"
+        return level if level in ("error", "warning", "ignore") else "error"  # type: ignore[return-value]
+
+    def host_work_dir(self) -> str:
+        return os.path.join(self.host_dir, "work")
+
+    def host_stdout_txt(self) -> str:
+        return os.path.join(self.host_dir, "stdout.txt")
+
+    def host_stderr_txt(self) -> str:
+        return os.path.join(self.host_dir, "stderr.txt")
+
+    def attach(self, task: Tree.Task, inputs: Env.Bindings[Value.Base] | None,
+               env: Env.Bindings[Value.Base] | None = None) -> None:
+        self.wf_task = task
+        self.wf_inputs = inputs
+        self.wf_env = env
+
+    # -- runtime keys -------------------------------------------------------------------------
+
+    def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
+        task = self.wf_task
+        keys = task.runtime if task else {}
+        for key in list(runtime_eval):
+            node = keys.get(key) or keys.get(_wdl12_name(key))
+            where = pos_of(node) if node is not None else None
+            if key == "inlineDockerfile":
+                self.unsupported.report(where, "runtime key 'inlineDockerfile'",
+                                        "wfrewrite runs declared images; it does not build them")
+            elif key == "privileged" and isinstance(runtime_eval[key], Value.Boolean) and runtime_eval[key].value:
+                self.unsupported.report(where, "runtime key 'privileged: true'",
+                                        "tasks run unprivileged, in their own image")
+            elif key not in HONOURED:
+                self.unsupported.report(where, f"runtime key '{key}'", "ignored", hint=True)
+        cont = runtime_eval.pop("continueOnReturnCode", None)
+        if cont is not None and "returnCodes" not in runtime_eval:
+            if isinstance(cont, Value.Boolean):
+                runtime_eval["returnCodes"] = Value.String("*") if cont.value else Value.Int(0)
+            else:
+                runtime_eval["returnCodes"] = cont
+        disks = runtime_eval.pop("disks", None) or runtime_eval.pop("disk", None)
+        images = runtime_eval.get("container", runtime_eval.get("docker"))
+        super().process_runtime(logger, runtime_eval)
+        if isinstance(images, Value.Array) and len(images.value) > 1:
+            self.runtime_values["image_alternatives"] = [v.coerce(Type.String()).value for v in images.value[1:]]
+        if disks is not None:
+            self.runtime_values["disk_bytes"] = _disk_bytes(disks)
+
+    # -- lowering -----------------------------------------------------------------------------
+
+    def lower(self, command: str, *, layout: PlanLayout | None = None) -> TaskPlan:
+        """The plan for running ``command`` (already interpolated by miniwdl) in this container."""
+        task = self.wf_task
+        layout = layout or PlanLayout.under(self.container_dir)
+        rv = self.runtime_values
+        write_dir = os.path.join(self.host_dir, "write_")
+        stage: list[StageItem] = []
+        literals: list[LiteralFile] = []
+        for host_path, cpath in sorted(self.input_path_map.items(), key=lambda kv: kv[1]):
+            is_dir = host_path.endswith("/")
+            src, dst = host_path.rstrip("/"), cpath.rstrip("/")
+            if not is_dir and src.startswith(write_dir + "/") and (
+                self.wf_inline_all or os.path.getsize(src) <= INLINE_MAX
+            ):
+                with open(src, "rb") as f:
+                    literals.append(LiteralFile(path=dst, content=f.read()))
+                continue
+            stage.append(StageItem(source=src, path=dst, kind="directory" if is_dir else "file"))
+        codes = rv.get("returnCodes", 0)
+        success = None if codes == "*" else tuple(codes) if isinstance(codes, list) else (int(codes),)
+        memory = rv.get("memory_limit") or rv.get("memory_reservation")
+        resources = Resources(
+            cpu=float(rv["cpu"]) if "cpu" in rv else None,
+            memory=int(memory) if memory else None,
+            disk=rv.get("disk_bytes"),
+            gpu=1 if rv.get("gpu") else 0,
+        )
+        env = tuple(EnvVar(name=k, value=str(v)) for k, v in sorted(rv.get("env", {}).items()))
+        outputs: tuple[str, ...] = ()
+        caps: tuple[Any, ...] = ()
+        if task is not None:
+            outputs = tuple(d.name for d in task.outputs)
+            caps = captures(task, self._output_env(task), self.container_dir,
+                            {p.rstrip("/") for p in self.input_path_map.values()})
+        return TaskPlan(
+            name=task.name if task else self.run_id,
+            lang="wdl",
+            source=pos_of(task) if task else None,
+            image=rv.get("docker"),
+            image_alternatives=tuple(rv.get("image_alternatives", ())),
+            resources=resources,
+            layout=layout,
+            env=env,
+            stage=tuple(stage),
+            literals=tuple(literals),
+            command=Command(script=command if command.endswith("\n") or not command else command + "\n"),
+            stdout=os.path.join(layout.root, "stdout.txt"),
+            stderr=os.path.join(layout.root, "stderr.txt"),
+            success_codes=success,
+            max_retries=int(rv.get("maxRetries", 0)),
+            outputs=outputs,
+            captures=caps,
+        )
+
+    def _output_env(self, task: Tree.Task) -> Env.Bindings[Value.Base]:
+        """The environment the output section sees, as far as it is known before the run."""
+        extra = {"task": self.task_runtime_info_struct} if self.task_runtime_info_struct else {}
+        if self.wf_env is not None:
+            env = self.wf_env
+            for k, v in extra.items():
+                env = env.bind(k, v)
+            return env
+        inputs: Env.Bindings[Value.Base] = Env.Bindings()
+        if self.wf_inputs is not None:
+            def to_container(v: Value.File | Value.Directory) -> str | None:
+                p = v.value.rstrip("/") + ("/" if isinstance(v, Value.Directory) else "")
+                return self.input_path_map.get(p, v.value)
+            inputs = Value.rewrite_env_paths(self.wf_inputs, to_container)
+        return static_env(task, inputs, extra)
+
+    def _run(self, logger: logging.Logger, terminating: Any, command: str) -> int:
+        raise NotImplementedError("PlanningContainer only plans; use the wfrewrite backend to run")
+
+
+def _wdl12_name(key: str) -> str:
+    return {"returnCodes": "return_codes", "maxRetries": "max_retries"}.get(key, key)
+
+
+_DISK = re.compile(r"(?:local-disk\s+)?(\d+(?:\.\d+)?)\s*([A-Za-z]*)")
+
+
+def _disk_bytes(v: Value.Base) -> int | None:
+    """Bytes asked for by ``disks``: "10 GiB", "local-disk 100 SSD" (GB), an Int of GiB."""
+    if isinstance(v, Value.Array):
+        sizes = [_disk_bytes(x) for x in v.value]
+        return sum(s for s in sizes if s) or None
+    if isinstance(v, Value.Int):
+        return int(v.value) * (1 << 30)
+    text = str(v.value).strip()
+    m = _DISK.match(text)
+    if not m:
+        return None
+    number, unit = m.group(1), m.group(2)
+    if not unit or unit.upper() in ("SSD", "HDD", "LOCAL"):
+        unit = "GiB" if not text.startswith("local-disk") else "GB"
+    try:
+        return parse_byte_size(f"{number} {unit}")
+    except ValueError:
+        return None

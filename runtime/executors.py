@@ -1,0 +1,304 @@
+"""Executors: submit image + script, wait, hand back the manifest.
+
+    ex = select("auto")                        # podman, docker (if its daemon answers), else local
+    root = ex.container_root("/runs/t1")       # "/mnt/wfr" in a container, the host dir locally
+    plan = ex.prepare(plan, "/runs/t1")        # default image, staging dir, link mode
+    result = ex.run(plan, "/runs/t1")          # writes wfrewrite/script.sh, runs it, reads manifest
+
+``local`` runs the script with the host's /bin/sh in the task's directory (no image: the embedded
+default on a machine without a container engine). ``podman``/``docker`` run the declared image
+with one bind mount (the task's directory at /mnt/wfr), its entrypoint replaced by /bin/sh, and
+cpu/memory passed as limits; nothing else of the host is visible.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wfrewrite.compiler.check import check
+from wfrewrite.compiler.diagnostics import TaskFailed, WfError
+from wfrewrite.compiler.emit import emit
+from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, set_link_mode
+from wfrewrite.compiler.plan import TaskPlan
+
+from .manifest import Manifest, read_manifest
+
+CONTAINER_ROOT = "/mnt/wfr"
+DEFAULT_IMAGE = "ubuntu:22.04"
+EXECUTORS = ("auto", "local", "podman", "docker")
+
+log = logging.getLogger("wfrewrite.executor")
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    exit_code: int
+    manifest: Manifest | None
+    log_path: str
+
+
+@dataclass
+class Options:
+    default_image: str = DEFAULT_IMAGE
+    link_mode: str | None = None  # None: the executor's default
+    read_only: bool = False  # container: read-only root filesystem
+    user: str | None = None  # container: --user
+    network: str | None = None  # container: --network (None: the engine's default)
+    extra_args: list[str] = field(default_factory=list)
+
+
+def host_meta(host_root: str) -> str:
+    return os.path.join(host_root, "wfrewrite")
+
+
+def write_script(plan: TaskPlan, host_root: str) -> str:
+    meta = host_meta(host_root)
+    os.makedirs(meta, exist_ok=True)
+    script = os.path.join(meta, "script.sh")
+    with open(os.path.join(meta, "plan.json"), "w", encoding="utf-8") as f:
+        f.write(plan.dumps())
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(emit(plan))
+    return script
+
+
+def _wait(proc: subprocess.Popen[bytes], terminating: Callable[[], bool] | None,
+          stop: Callable[[], None]) -> int:
+    """Wait for ``proc`` (blocking, 1 s at a time to notice ``terminating``)."""
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if terminating is not None and terminating():
+                    stop()
+    except BaseException:
+        stop()
+        proc.wait()
+        raise
+
+
+class Executor:
+    name = "base"
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+
+    def container_root(self, host_root: str) -> str:
+        raise NotImplementedError
+
+    def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
+        raise NotImplementedError
+
+    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+        raise NotImplementedError
+
+    def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
+        """Host paths an output may resolve to outside the task's directory (staged inputs)."""
+        return ()
+
+    def finish(self, plan: TaskPlan, host_root: str, code: int, log_path: str) -> RunResult:
+        manifest = read_manifest(host_root, host_meta(host_root), self.allowed_outside(plan))
+        if manifest is None:
+            raise TaskFailed(self.why_no_manifest(plan, code, log_path))
+        return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+
+    def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
+        return f"the script did not finish (exit {code}, no manifest){_said(_tail(log_path))}"
+
+
+class LocalExecutor(Executor):
+    """The script runs on the host, in the task's directory, with the host's /bin/sh."""
+
+    name = "local"
+
+    def container_root(self, host_root: str) -> str:
+        return os.path.realpath(host_root)
+
+    def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
+        plan = set_link_mode(plan, self.options.link_mode or "symlink")
+        return check(plan)
+
+    def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
+        return tuple(s.source for s in plan.stage if s.source.startswith("/"))
+
+    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+        script = write_script(plan, host_root)
+        log_path = os.path.join(host_meta(host_root), "script.log")
+        env = dict(os.environ)
+        with open(log_path, "wb") as logf:
+            proc = subprocess.Popen(["/bin/sh", script], cwd=host_root, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+
+            def stop() -> None:
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    try:
+                        os.killpg(proc.pid, sig)
+                        proc.wait(timeout=5)
+                        return
+                    except (ProcessLookupError, subprocess.TimeoutExpired):
+                        continue
+
+            code = _wait(proc, terminating, stop)
+        return self.finish(plan, host_root, code, log_path)
+
+
+class ContainerExecutor(Executor):
+    """podman or docker: the declared image, one bind mount, /bin/sh as the entrypoint."""
+
+    def __init__(self, binary: str, options: Options | None = None) -> None:
+        super().__init__(options)
+        self.name = binary
+        self.binary = shutil.which(binary) or binary
+
+    def container_root(self, host_root: str) -> str:
+        return CONTAINER_ROOT
+
+    def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
+        plan = bind_default_image(plan, self.options.default_image)
+        if plan.image_alternatives:
+            plan = plan.replace(image=self.pick_image(plan), image_alternatives=())
+        plan = set_link_mode(plan, self.options.link_mode or "symlink")
+        plan, moves = bind_stage_dir(plan, os.path.join(CONTAINER_ROOT, "stage"))
+        stage = os.path.join(host_root, "stage")
+        for source, name in moves:
+            _materialize(source, os.path.join(stage, name))
+        return check(plan)
+
+    def pick_image(self, plan: TaskPlan) -> str:
+        """The first candidate image this engine has locally (or the first, to fail clearly)."""
+        candidates = [plan.image or self.options.default_image, *plan.image_alternatives]
+        for image in candidates:
+            probe = subprocess.run([self.binary, "image", "inspect", "--format", "{{.Id}}", image], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, check=False)
+            if probe.returncode == 0:
+                return image
+        return candidates[0]
+
+    def command(self, plan: TaskPlan, host_root: str, name: str) -> list[str]:
+        o = self.options
+        args = [self.binary, "run", "--rm", "--name", name, "--entrypoint", "/bin/sh",
+                "-v", f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT,
+                "--log-driver", "none" if self.name == "podman" else "json-file"]
+        if plan.resources.cpu:
+            args += ["--cpus", f"{plan.resources.cpu:g}"]
+        if plan.resources.memory:
+            args += ["--memory", str(max(plan.resources.memory, 6 * 1024 * 1024))]
+        if o.read_only:
+            args.append("--read-only")
+        if o.user:
+            args += ["--user", o.user]
+        if o.network:
+            args += ["--network", o.network]
+        args += o.extra_args
+        assert plan.image is not None  # prepare() bound the default image
+        args += [plan.image, os.path.join(CONTAINER_ROOT, "wfrewrite", "script.sh")]
+        return args
+
+    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+        write_script(plan, host_root)
+        if self.options.user:
+            _open_up(host_root)
+        log_path = os.path.join(host_meta(host_root), "script.log")
+        name = f"wfr-{uuid.uuid4().hex[:12]}"
+        argv = self.command(plan, host_root, name)
+        log.debug("%s", " ".join(argv))
+        with open(log_path, "wb") as logf:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+
+            def stop() -> None:
+                subprocess.run([self.binary, "rm", "-f", "-t", "2", name], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=False)
+
+            code = _wait(proc, terminating, stop)
+        return self.finish(plan, host_root, code, log_path)
+
+    def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
+        tail = _tail(log_path)
+        if code in (126, 127) or "no such file or directory" in tail.lower() and "/bin/sh" in tail:
+            return (f"the image {plan.image} has no /bin/sh (exit {code}); wfrewrite scripts need a POSIX "
+                    f"shell in the image: use an image with /bin/sh{_said(tail)}")
+        if code == 125:
+            return f"{self.name} could not start the container for image {plan.image}{_said(tail)}"
+        if code in (137, 143):
+            return f"the container was killed (exit {code}) before the script finished{_said(tail)}"
+        return super().why_no_manifest(plan, code, log_path)
+
+
+def _said(tail: str) -> str:
+    return f"; it said: {tail}" if tail else ""
+
+
+def _tail(path: str, limit: int = 600) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - limit))
+            return f.read().decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _materialize(source: str, dest: str) -> None:
+    """Put a host input under the staging dir: hard link where possible, else copy."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.lexists(dest):
+        return
+    if os.path.isdir(source):
+        shutil.copytree(source, dest, symlinks=False, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(source, dest)
+
+
+def _link_or_copy(source: str, dest: str) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+def _open_up(host_root: str) -> None:
+    """Let an arbitrary container uid write the task's directory."""
+    for dirpath, dirnames, _ in os.walk(host_root):
+        os.chmod(dirpath, 0o777)
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o777)
+
+
+_docker_ok: bool | None = None
+
+
+def _docker_answers() -> bool:
+    global _docker_ok
+    if _docker_ok is None:
+        _docker_ok = bool(shutil.which("docker")) and subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, timeout=5, check=False).returncode == 0
+    return _docker_ok
+
+
+def select(name: str, options: Options | None = None) -> Executor:
+    """An executor by name; ``auto`` picks podman, then docker, then local, and says which."""
+    if name == "auto":
+        if shutil.which("podman"):
+            name = "podman"
+        elif _docker_answers():
+            name = "docker"
+        else:
+            name = "local"
+        log.info("executor: %s (auto)", name)
+    if name == "local":
+        return LocalExecutor(options)
+    if name in ("podman", "docker"):
+        if not shutil.which(name):
+            raise WfError(f"executor {name}: '{name}' is not on PATH")
+        return ContainerExecutor(name, options)
+    raise WfError(f"unknown executor {name!r} (choose from {', '.join(EXECUTORS)})")

@@ -1,0 +1,111 @@
+"""The manifest: what a finished script says it did, read and verified host-side.
+
+    {"manifest_version": 1, "task": "hello", "status": "succeeded", "exit_code": 0, "rc": 0,
+     "shell": "bash", "partial": false, "message": "",
+     "files": [{"output": "n", "type": "file", "path": "work/n.txt", "size": 3, "sha1": "ad55..."}]}
+
+``read_manifest`` checks every listed file against the disk (inside the task's area, same size),
+so a manifest that lists an object that is not all there is an error, never an output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from wfrewrite.compiler.diagnostics import TaskFailed
+
+# Script outcomes and exit codes (runtime/sh/lib.sh defines the same numbers).
+EXIT_CODES = {
+    "succeeded": 0,
+    "probe_failed": 80,
+    "staging_failed": 81,
+    "command_failed": 82,
+    "command_tempfail": 83,
+    "collection_failed": 84,
+    "internal_error": 85,
+    "terminated": 86,
+}
+STATUS_BY_EXIT = {v: k for k, v in EXIT_CODES.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestFile:
+    output: str
+    type: str  # "file" | "directory"
+    path: str  # relative to the task's root
+    size: int | None
+    sha1: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    task: str
+    status: str
+    exit_code: int
+    rc: int | None
+    shell: str
+    partial: bool
+    message: str
+    files: tuple[ManifestFile, ...] = field(default_factory=tuple)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+def manifest_path(host_meta: str) -> str:
+    return os.path.join(host_meta, "manifest.json")
+
+
+def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ()) -> Manifest | None:
+    """The manifest under ``host_meta``, verified against the files under ``host_root``; None if
+    the script did not finish (no manifest). A listed file must resolve inside ``host_root`` or
+    to one of the ``allowed`` host paths (staged inputs)."""
+    path = manifest_path(host_meta)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exn:
+        raise TaskFailed(f"unreadable manifest {path}: {exn}") from None
+    if data.get("manifest_version") != 1:
+        raise TaskFailed(f"{path}: unknown manifest_version {data.get('manifest_version')!r}")
+    files = tuple(
+        ManifestFile(output=f["output"], type=f["type"], path=f["path"], size=f["size"], sha1=f["sha1"])
+        for f in data.get("files", [])
+    )
+    root = os.path.realpath(host_root)
+    real_allowed = tuple(os.path.realpath(a) for a in allowed)
+    for entry in files:
+        _verify(root, real_allowed, entry, path)
+    return Manifest(
+        task=data["task"], status=data["status"], exit_code=int(data["exit_code"]), rc=data["rc"],
+        shell=data["shell"], partial=bool(data["partial"]), message=data["message"], files=files,
+    )
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _verify(root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str) -> None:
+    if entry.path.startswith("/") or ".." in entry.path.split("/"):
+        raise TaskFailed(f"{where}: refusing the path {entry.path!r} (absolute or climbing out)")
+    host = os.path.join(root, entry.path)
+    real = os.path.realpath(host)
+    if not _inside(real, root) and not any(_inside(real, a) for a in allowed):
+        raise TaskFailed(f"{where}: output {entry.output!r}: {entry.path} resolves to {real}, "
+                         "outside the task's directory")
+    if entry.type == "directory":
+        if not os.path.isdir(host):
+            raise TaskFailed(f"{where}: output directory {entry.path} is missing on the host")
+        return
+    try:
+        size = os.path.getsize(host)
+    except OSError:
+        raise TaskFailed(f"{where}: output file {entry.path} is missing on the host") from None
+    if entry.size is not None and size != entry.size:
+        raise TaskFailed(f"{where}: output file {entry.path} has {size} bytes, the manifest says {entry.size}")

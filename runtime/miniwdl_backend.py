@@ -1,0 +1,149 @@
+"""miniwdl container backend ``wfrewrite``: every task runs as a compiled script.
+
+    [scheduler]
+    container_backend = wfrewrite
+    [wfrewrite]
+    executor = podman          # auto | local | podman | docker
+    default_image = ubuntu:22.04
+
+miniwdl keeps doing what it does (inputs, call cache, retries and ``task.attempt``, the output
+section); at the moment it would start a container, ``WfrewriteContainer._run`` lowers the
+interpolated command to a plan, emits the script, runs it through a wfrewrite executor and reads
+the manifest. The task's run dir is the script's root: ``work/``, ``stdout.txt``,
+``stderr.txt`` where miniwdl expects them, the script's own files in ``wfrewrite/``.
+
+The companion task plugin (``task_plugin``, entry point group ``miniwdl.plugin.task``) hands the
+task and its inputs to the container so that the outputs can be captured precisely.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from WDL import Type, Value
+from WDL._util import parse_byte_size
+from WDL.runtime.error import OutputError
+
+from wfrewrite.compiler.diagnostics import TaskFailed, UnsupportedError, render
+from wfrewrite.compiler.wdl_lower import PlanningContainer
+
+from . import executors
+
+_executor_cache: dict[tuple[Any, ...], executors.Executor] = {}
+# run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
+_pending: dict[str, tuple[Any, Any]] = {}
+_pending_lock = threading.Lock()
+
+
+def executor_for(cfg: Any) -> executors.Executor:
+    def opt(key: str, default: str = "") -> str:
+        return str(cfg.get("wfrewrite", key, default)) if cfg.has_section("wfrewrite") else default
+
+    options = executors.Options(
+        default_image=opt("default_image", executors.DEFAULT_IMAGE),
+        link_mode=opt("link_mode") or None,
+        read_only=opt("read_only", "false").lower() == "true",
+        user=opt("user") or None,
+        network=opt("network") or None,
+    )
+    key = (opt("executor", "auto"), options.default_image, options.link_mode, options.read_only,
+           options.user, options.network)
+    if key not in _executor_cache:
+        _executor_cache[key] = executors.select(key[0], options)
+    return _executor_cache[key]
+
+
+class WfrewriteContainer(PlanningContainer):
+    def __init__(self, cfg: Any, run_id: str, host_dir: str) -> None:
+        super().__init__(cfg, run_id, host_dir)
+        with _pending_lock:
+            pending = _pending.pop(os.path.realpath(host_dir), None)
+        if pending is not None:
+            self.attach(*pending)
+
+    def default_container_dir(self, cfg: Any, host_dir: str) -> str:
+        self.executor = executor_for(cfg)
+        return self.executor.container_root(host_dir)
+
+    def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
+        """Refuse a task that asks for more cpu or memory than the executor can ever give it,
+        unless ``[wfrewrite] resources = clamp`` (miniwdl's behaviour: run with what there is)."""
+        if self.cfg.get("wfrewrite", "resources", "deny") != "clamp":
+            limits = self.detect_resource_limits(self.cfg, logger)
+            if "cpu" in runtime_eval:
+                cpu = runtime_eval["cpu"].coerce(Type.Float()).value
+                if cpu > limits["cpu"]:
+                    raise TaskFailed(f"task requires at least {cpu:g} CPUs; the {self.executor.name} "
+                                     f"executor has {limits['cpu']} (--resources clamp runs it with those)")
+            if "memory" in runtime_eval:
+                try:
+                    mem = parse_byte_size(runtime_eval["memory"].coerce(Type.String()).value)
+                except ValueError:
+                    mem = 0
+                if mem > limits["mem_bytes"]:
+                    raise TaskFailed(f"task requires at least {mem} bytes of memory; the {self.executor.name} "
+                                     f"executor has {limits['mem_bytes']} (--resources clamp runs it with those)")
+        super().process_runtime(logger, runtime_eval)
+
+    def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
+        try:
+            plan = self.executor.prepare(self.lower(command), self.host_dir)
+        except UnsupportedError as exn:
+            raise TaskFailed(render(exn)) from None
+        for warning in self.unsupported.warnings:
+            logger.warning(warning)
+        self.unsupported.warnings.clear()
+        logger.info("wfrewrite: %s executor, image %s", self.executor.name, plan.image or "(host)")
+        with self.task_running_context():
+            result = self.executor.run(plan, self.host_dir, terminating=terminating)
+        m = result.manifest
+        assert m is not None
+        if m.status in ("succeeded", "command_failed", "command_tempfail"):
+            self.failure_info = {"wfrewrite_status": m.status, "message": m.message}
+            return int(m.rc if m.rc is not None else result.exit_code)
+        tail = _tail(result.log_path)
+        if m.status == "collection_failed":
+            raise OutputError(m.message)
+        raise TaskFailed(f"task {plan.name}: {m.status.replace('_', ' ')}: {m.message}"
+                         + (f"\n{tail}" if tail and m.message not in tail else ""))
+
+    def reset(self, logger: logging.Logger) -> None:
+        """Keep the failed attempt's files in attempt<N>/ and start the next one afresh."""
+        keep = os.path.join(self.host_dir, f"attempt{self.try_counter}")
+        os.makedirs(keep, exist_ok=True)
+        for name in ("work", "stdout.txt", "stderr.txt", "wfrewrite"):
+            src = os.path.join(self.host_dir, name)
+            if os.path.lexists(src):
+                shutil.move(src, os.path.join(keep, name))
+        super().reset(logger)
+
+
+def _tail(path: str, lines: int = 5) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "\n".join(f.read().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def task_plugin(cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any,
+                **recv: Any) -> Generator[dict[str, Any], dict[str, Any], None]:
+    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise)."""
+    inputs = recv["inputs"]
+    with _pending_lock:
+        _pending[os.path.realpath(run_dir)] = (task, inputs)
+    try:
+        recv = yield recv
+        container = recv.get("container")
+        if isinstance(container, PlanningContainer) and container.wf_task is None:
+            container.attach(task, inputs)
+        recv = yield recv
+        yield recv
+    finally:
+        with _pending_lock:
+            _pending.pop(os.path.realpath(run_dir), None)

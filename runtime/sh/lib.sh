@@ -1,0 +1,88 @@
+# shellcheck shell=sh disable=SC2154
+## lib.sh -- small helpers shared by every phase. Plan values (WF_*) are defined by the data
+## section the emitter writes above this file.
+
+# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.outcome).
+WF_EXIT_PROBE=80
+WF_EXIT_STAGE=81
+WF_EXIT_COMMAND=82
+WF_EXIT_TEMPFAIL=83
+WF_EXIT_COLLECT=84
+WF_EXIT_INTERNAL=85
+WF_EXIT_TERMINATED=86
+
+WF_TAB=$(printf '\t')
+WF_PHASE=setup
+WF_STATUS=
+WF_MESSAGE=
+WF_RC=
+WF_SHELL_USED=
+WF_PARTIAL=false
+WF_OUTCOME=
+WF_CHILD=
+WF_SHA1=
+
+wf_say() {
+    printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
+}
+
+# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
+wf_fail() {
+    WF_STATUS=$1
+    WF_MESSAGE=$2
+    wf_say "error: $2"
+    case $1 in
+        probe_failed) exit "$WF_EXIT_PROBE" ;;
+        staging_failed) exit "$WF_EXIT_STAGE" ;;
+        command_failed) exit "$WF_EXIT_COMMAND" ;;
+        command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
+        collection_failed) exit "$WF_EXIT_COLLECT" ;;
+        terminated) exit "$WF_EXIT_TERMINATED" ;;
+        *) exit "$WF_EXIT_INTERNAL" ;;
+    esac
+}
+
+wf_have() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+# wf_json STRING: print STRING as a JSON string literal.
+wf_json() {
+    case $1 in
+        *[\\\"]* | *[[:cntrl:]]*)
+            printf '"%s"' "$(printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+            ;;
+        *) printf '"%s"' "$1" ;;
+    esac
+}
+
+# wf_realpath PATH: print the physical path of the existing absolute PATH (symlinks resolved).
+wf_realpath() {
+    _rp_p=$1
+    _rp_n=0
+    while [ -L "$_rp_p" ]; do
+        _rp_n=$((_rp_n + 1))
+        [ "$_rp_n" -le 40 ] || return 1
+        wf_have readlink || return 1
+        _rp_t=$(readlink "$_rp_p") || return 1
+        case $_rp_t in
+            /*) _rp_p=$_rp_t ;;
+            *) _rp_p=${_rp_p%/*}/$_rp_t ;;
+        esac
+    done
+    [ -e "$_rp_p" ] || return 1
+    if [ -d "$_rp_p" ]; then
+        (cd -P -- "$_rp_p" 2>/dev/null && pwd -P)
+        return
+    fi
+    _rp_d=$(cd -P -- "${_rp_p%/*}/" 2>/dev/null && pwd -P) || return 1
+    printf '%s/%s\n' "${_rp_d%/}" "${_rp_p##*/}"
+}
+
+# wf_inside PATH DIR: true if the physical PATH is DIR or lies under it (DIR physical already).
+wf_inside() {
+    case $1 in
+        "$2" | "$2"/*) return 0 ;;
+    esac
+    [ "$2" = / ]
+}

@@ -1,0 +1,94 @@
+# shellcheck shell=sh disable=SC2154
+## main.sh -- wf_main and the EXIT trap. The trap always runs: it records the user's rc and an
+## outcome, and writes manifest.json last and atomically (tmp file, then mv).
+
+wf_manifest() {
+    _wm=$WF_META/manifest.json
+    {
+        printf '{\n  "manifest_version": 1,\n  "task": %s,\n' "$(wf_json "$WF_TASK")"
+        printf '  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
+        printf '  "rc": %s,\n  "shell": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}"
+        printf '  "partial": %s,\n  "message": %s,\n  "files": [' "$WF_PARTIAL" "$(wf_json "$WF_MESSAGE")"
+        _wm_sep=
+        if [ -f "$WF_META/outputs.tsv" ]; then
+            while IFS=$WF_TAB read -r _wm_out _wm_type _wm_path _wm_size _wm_sum; do
+                [ "$_wm_size" = - ] && _wm_size=null
+                if [ "$_wm_sum" = - ]; then _wm_sum=null; else _wm_sum="\"$_wm_sum\""; fi
+                printf '%s\n    {"output": %s, "type": "%s", "path": %s, "size": %s, "sha1": %s}' \
+                    "$_wm_sep" "$(wf_json "$_wm_out")" "$_wm_type" "$(wf_json "$_wm_path")" "$_wm_size" "$_wm_sum"
+                _wm_sep=,
+            done <"$WF_META/outputs.tsv"
+        fi
+        printf '\n  ]\n}\n'
+    } >"$_wm.tmp" && mv -f "$_wm.tmp" "$_wm"
+}
+
+wf_on_exit() {
+    _we_rc=$?
+    trap - EXIT
+    set +e
+    if [ -z "$WF_STATUS" ]; then
+        if [ "$WF_PHASE" = done ]; then
+            WF_STATUS=${WF_OUTCOME:-succeeded}
+        else
+            WF_STATUS=internal_error
+            WF_MESSAGE="the wrapper stopped in phase '$WF_PHASE' with status $_we_rc"
+            wf_say "error: $WF_MESSAGE"
+        fi
+    fi
+    case $WF_STATUS in
+        succeeded) _we_code=0 ;;
+        probe_failed) _we_code=$WF_EXIT_PROBE ;;
+        staging_failed) _we_code=$WF_EXIT_STAGE ;;
+        command_failed) _we_code=$WF_EXIT_COMMAND ;;
+        command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
+        collection_failed) _we_code=$WF_EXIT_COLLECT ;;
+        terminated) _we_code=$WF_EXIT_TERMINATED ;;
+        *) _we_code=$WF_EXIT_INTERNAL ;;
+    esac
+    if [ -d "$WF_META" ]; then
+        wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
+    fi
+    exit "$_we_code"
+}
+
+wf_on_signal() {
+    if [ -n "$WF_CHILD" ]; then
+        kill -"$1" "$WF_CHILD" 2>/dev/null || :
+    fi
+    wf_fail terminated "stopped by SIG$1"
+}
+
+wf_main() {
+    trap wf_on_exit EXIT
+    trap 'wf_on_signal TERM' TERM
+    trap 'wf_on_signal INT' INT
+    trap 'wf_on_signal HUP' HUP
+    umask 022
+    wf_have mkdir || wf_fail probe_failed "this image has no 'mkdir'; choose an image with POSIX utilities"
+    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+        wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
+    rm -f "$WF_META/manifest.json" "$WF_META/rc"
+    HOME=$WF_HOME
+    TMPDIR=$WF_TMP
+    export HOME TMPDIR
+    wf_plan_stage >"$WF_META/stage.tsv"
+    wf_plan_captures >"$WF_META/captures.tsv"
+    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
+    : >"$WF_STDOUT"
+    : >"$WF_STDERR"
+    WF_PHASE=probe
+    wf_probe
+    WF_PHASE=stage
+    wf_stage
+    WF_PHASE=run
+    wf_run
+    WF_PHASE=collect
+    wf_collect
+    WF_PHASE=done
+    if [ -n "$WF_OUTCOME" ]; then
+        WF_STATUS=$WF_OUTCOME
+        WF_MESSAGE="the command exited with $WF_RC"
+        exit 1
+    fi
+}
