@@ -31,8 +31,12 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE", help="a WDL document")
     p.add_argument("-i", "--inputs", metavar="INPUTS.json", help="inputs (miniwdl's JSON forms)")
     p.add_argument("--task", metavar="NAME", help="the task to use (default: the lone task)")
-    p.add_argument("--unsupported", choices=("error", "warning", "ignore"), default="error",
-                   help="what an unsupported feature is (default: error)")
+    p.add_argument(
+        "--unsupported",
+        choices=("error", "warning", "ignore"),
+        default="error",
+        help="what an unsupported feature is (default: error)",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log (twice: debug)")
 
 
@@ -44,22 +48,35 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compile", help="compile a task into DIR/script.sh and DIR/plan.json")
     _add_source_args(c)
     c.add_argument("-o", "--output", required=True, metavar="DIR")
-    c.add_argument("--root", default="/mnt/wfr",
-                   help="the task's directory where the script will run (default /mnt/wfr)")
+    c.add_argument(
+        "--root",
+        default="/mnt/wfr",
+        help="the task's directory where the script will run (default /mnt/wfr)",
+    )
 
-    r = sub.add_parser("run", help="compile, execute and collect a task (or a workflow, via miniwdl)")
+    r = sub.add_parser(
+        "run", help="compile, execute and collect a task (or a workflow, via miniwdl)"
+    )
     _add_source_args(r)
     r.add_argument("--executor", choices=EXECUTORS, default="auto")
     r.add_argument("-o", "--outputs", metavar="OUTPUTS.json", help="also write the outputs here")
     r.add_argument("--dir", metavar="RUN_DIR", help="run directory (miniwdl's rules; default: .)")
-    r.add_argument("--default-image", default=DEFAULT_IMAGE, help=f"for tasks without one ({DEFAULT_IMAGE})")
-    r.add_argument("--link-mode", choices=("symlink", "hardlink", "copy"), help="how inputs are staged")
+    r.add_argument(
+        "--default-image", default=DEFAULT_IMAGE, help=f"for tasks without one ({DEFAULT_IMAGE})"
+    )
+    r.add_argument(
+        "--link-mode", choices=("symlink", "hardlink", "copy"), help="how inputs are staged"
+    )
     r.add_argument("--read-only", action="store_true", help="container: read-only root filesystem")
     r.add_argument("--user", help="container: run as this uid[:gid]")
     r.add_argument("--network", help="container: network mode")
-    r.add_argument("--resources", choices=("deny", "clamp"), default="deny",
-                   help="a task asking for more cpu/memory than there is: fail (deny) or run with what "
-                        "there is (clamp, miniwdl's behaviour)")
+    r.add_argument(
+        "--resources",
+        choices=("deny", "clamp"),
+        default="deny",
+        help="a task asking for more cpu/memory than there is: fail (deny) or run with what "
+        "there is (clamp, miniwdl's behaviour)",
+    )
     r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
     return ap
 
@@ -83,7 +100,9 @@ def _setup_logging(verbose: int) -> None:
     import WDL._util  # noqa: F401  (adds miniwdl's NOTICE and VERBOSE levels)
 
     console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    console.setLevel(
+        logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    )
     console.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.addHandler(console)
@@ -158,7 +177,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             "resources": args.resources,
         },
     }
-    cfg = wdl_config.Loader(logging.getLogger("wfrewrite.miniwdl"), [args.cfg] if args.cfg else None)
+    cfg = wdl_config.Loader(
+        logging.getLogger("wfrewrite.miniwdl"), [args.cfg] if args.cfg else None
+    )
     cfg.override(overrides)
     try:
         if isinstance(tgt, Tree.Task):
@@ -174,8 +195,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = {"outputs": WDL.values_to_json(outputs, namespace=tgt.name), "dir": run_dir}
     text = json.dumps(result, indent=2)
     if args.outputs:
-        _write_atomically(os.path.dirname(os.path.abspath(args.outputs)),
-                          {os.path.basename(args.outputs): text + "\n"})
+        _write_atomically(
+            os.path.dirname(os.path.abspath(args.outputs)),
+            {os.path.basename(args.outputs): text + "\n"},
+        )
     print(text)
     return 0
 

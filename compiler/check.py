@@ -40,15 +40,22 @@ def _path_problem(what: str, path: str) -> str | None:
         return f"{what} {path!r} is not absolute"
     if _CONTROL.search(path):
         return f"{what} {path!r} contains a control character"
-    if posixpath.normpath(path) != path and not (path.endswith("/") and posixpath.normpath(path) == path[:-1]):
+    if posixpath.normpath(path) != path and not (
+        path.endswith("/") and posixpath.normpath(path) == path[:-1]
+    ):
         return f"{what} {path!r} is not normalized"
     return None
 
 
 def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
     lay = plan.layout
-    for what, p in (("layout.root", lay.root), ("layout.work", lay.work), ("layout.tmp", lay.tmp),
-                    ("layout.home", lay.home), ("layout.meta", lay.meta)):
+    for what, p in (
+        ("layout.root", lay.root),
+        ("layout.work", lay.work),
+        ("layout.tmp", lay.tmp),
+        ("layout.home", lay.home),
+        ("layout.meta", lay.meta),
+    ):
         if (msg := _path_problem(what, p)) is not None:
             yield msg
         elif what != "layout.root" and not within(p, lay.root):

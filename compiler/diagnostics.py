@@ -44,9 +44,8 @@ class InputError(WfError):
 
 
 class UnsupportedError(WfError):
-    """The source uses a feature wfrewrite does not implement."""
-
-    exit_code = EXIT_UNSUPPORTED
+    """The source uses a feature wfrewrite does not implement. (The CWL runner exits with
+    ``EXIT_UNSUPPORTED`` for it, as cwltest expects; the wfrewrite CLI exits 2.)"""
 
     def __init__(self, feature: str, pos: Pos | None = None, detail: str = "") -> None:
         super().__init__(f"unsupported: {feature}" + (f" ({detail})" if detail else ""), pos)
@@ -74,7 +73,9 @@ class Unsupported:
     warnings: list[str] = field(default_factory=list)
     sink: Callable[[str], None] | None = None
 
-    def report(self, pos: Pos | None, feature: str, detail: str = "", *, hint: bool = False) -> None:
+    def report(
+        self, pos: Pos | None, feature: str, detail: str = "", *, hint: bool = False
+    ) -> None:
         """Report ``feature``. ``hint=True`` marks something the spec lets an engine ignore (a
         runtime hint): it is then a warning unless the level is ``ignore``."""
         err = UnsupportedError(feature, pos, detail)

@@ -104,7 +104,9 @@ def calls(fn: str, rows: list[list[str]]) -> str:
     """A function whose body is one call per row, every argument quoted."""
     if not rows:
         return f"{fn}() {{\n    :\n}}\n"
-    body = "".join("    " + " ".join(q(a) if i else a for i, a in enumerate(r)) + "\n" for r in rows)
+    body = "".join(
+        "    " + " ".join(q(a) if i else a for i, a in enumerate(r)) + "\n" for r in rows
+    )
     return f"{fn}() {{\n{body}}}\n"
 
 
@@ -148,7 +150,15 @@ def data_section(plan: TaskPlan) -> str:
     out += [f"{k}={q(v)}\n" for k, v in variables]
     out.append(calls("wf_plan_env", [["wf_setenv", e.name, e.value] for e in plan.env]))
     stage_rows = [
-        "\t".join((s.kind, "w" if s.writable else "r", s.source, s.path, "-" if s.size is None else str(s.size)))
+        "\t".join(
+            (
+                s.kind,
+                "w" if s.writable else "r",
+                s.source,
+                s.path,
+                "-" if s.size is None else str(s.size),
+            )
+        )
         for s in plan.stage
     ]
     out.append(heredoc("wf_plan_stage", "\n".join(stage_rows)))
@@ -156,7 +166,13 @@ def data_section(plan: TaskPlan) -> str:
         calls(
             "wf_plan_literals",
             [
-                ["wf_literal", lit.path, lit.kind, "x" if lit.executable else "-", printf_format(lit.content)]
+                [
+                    "wf_literal",
+                    lit.path,
+                    lit.kind,
+                    "x" if lit.executable else "-",
+                    printf_format(lit.content),
+                ]
                 for lit in plan.literals
             ],
         )

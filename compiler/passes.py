@@ -1,9 +1,9 @@
 """Passes: small pure ``TaskPlan -> TaskPlan`` rewrites, each followed by the checker.
 
-    plan = bind_default_image(plan, "ubuntu:22.04")   # image None -> the default
-    plan, moves = bind_stage_dir(plan, "/mnt/wfr/stage")
-    # moves == [("/data/a.txt", "0/a.txt")]: the executor links each host file to
-    # <host stage dir>/0/a.txt; the plan's StageItem.source becomes "0/a.txt"
+plan = bind_default_image(plan, "ubuntu:22.04")   # image None -> the default
+plan, moves = bind_stage_dir(plan, "/mnt/wfr/stage")
+# moves == [("/data/a.txt", "0/a.txt")]: the executor links each host file to
+# <host stage dir>/0/a.txt; the plan's StageItem.source becomes "0/a.txt"
 """
 
 from __future__ import annotations
@@ -54,7 +54,15 @@ def bind_stage_dir(plan: TaskPlan, stage_dir: str) -> tuple[TaskPlan, list[tuple
         sub = by_parent.setdefault(parent, str(len(by_parent)))
         name = f"{sub}/{base}"
         moves.append((item.source, name))
-        items.append(StageItem(source=name, path=item.path, kind=item.kind, writable=item.writable,
-                               size=item.size, checksum=item.checksum))
+        items.append(
+            StageItem(
+                source=name,
+                path=item.path,
+                kind=item.kind,
+                writable=item.writable,
+                size=item.size,
+                checksum=item.checksum,
+            )
+        )
     layout = dataclasses.replace(plan.layout, stage=stage_dir)
     return plan.replace(stage=tuple(items), layout=layout), moves

@@ -192,7 +192,7 @@ class TaskPlan:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return _encode(self)  # type: ignore[no-any-return]
+        return _encode(self)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n"
@@ -201,7 +201,9 @@ class TaskPlan:
     def from_json(data: dict[str, Any]) -> TaskPlan:
         version = data.get("plan_version")
         if version != PLAN_VERSION:
-            raise ValueError(f"unsupported plan_version {version!r} (this wfrewrite reads {PLAN_VERSION})")
+            raise ValueError(
+                f"unsupported plan_version {version!r} (this wfrewrite reads {PLAN_VERSION})"
+            )
         return _decode(TaskPlan, data)
 
     @staticmethod

@@ -13,6 +13,7 @@ Every miniwdl error becomes a ``SourceError``/``InputError`` carrying the source
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 import re
@@ -35,10 +36,11 @@ SUPPORTED_MINIWDL = ("1.15.", "1.16.")
 
 
 def _check_version() -> None:
-    if not WDL.__version__.startswith(SUPPORTED_MINIWDL) and not os.environ.get("WFREWRITE_ANY_MINIWDL"):
+    found = importlib.metadata.version("miniwdl")
+    if not found.startswith(SUPPORTED_MINIWDL) and not os.environ.get("WFREWRITE_ANY_MINIWDL"):
         raise WfError(
             f"wfrewrite supports miniwdl {', '.join(v + 'x' for v in SUPPORTED_MINIWDL)}, "
-            f"found {WDL.__version__} (set WFREWRITE_ANY_MINIWDL=1 to try anyway)"
+            f"found {found} (set WFREWRITE_ANY_MINIWDL=1 to try anyway)"
         )
 
 
@@ -53,7 +55,9 @@ def load(uri: str) -> Tree.Document:
     try:
         return WDL.load(uri, check_quant=True)
     except Error.MultipleValidationErrors as multi:
-        errs = sorted(multi.exceptions, key=lambda e: (e.pos.line, e.pos.column) if e.pos else (0, 0))
+        errs = sorted(
+            multi.exceptions, key=lambda e: (e.pos.line, e.pos.column) if e.pos else (0, 0)
+        )
         first = errs[0]
         more = "".join(f"\n{_pos(e.pos) and _loc(e.pos)}error: {e}" for e in errs[1:])
         raise SourceError(f"{first}{more}", _pos(first.pos)) from None
@@ -77,14 +81,17 @@ def target(doc: Tree.Document, task_name: str | None) -> Tree.Task | Tree.Workfl
         raise InputError(str(exn), pos_of(doc)) from None
 
 
-def read_inputs(doc: Tree.Document, task_name: str | None, inputs: str | None) -> tuple[Any, Env.Bindings[Value.Base]]:
+def read_inputs(
+    doc: Tree.Document, task_name: str | None, inputs: str | None
+) -> tuple[Any, Env.Bindings[Value.Base]]:
     """Inputs from a JSON file (or JSON text), with or without the ``task.`` prefix, as miniwdl
     reads them: relative paths resolve against the current directory and must exist."""
-    import WDL.CLI  # noqa: F401  (delayed: heavy)
+    import WDL.CLI
 
     try:
-        tgt, env, _ = WDL.CLI.runner_input(doc, [], inputs, [], [], task=task_name, root="/",
-                                            downloadable=_downloadable_uri)
+        tgt, env, _ = WDL.CLI.runner_input(
+            doc, [], inputs, [], [], task=task_name, root="/", downloadable=_downloadable_uri
+        )
     except Error.InputError as exn:
         raise InputError(str(exn).replace("\n", " "), None) from None
     except Error.RuntimeError as exn:
@@ -108,11 +115,17 @@ def check_hints_section(task: Tree.Task, unsupported: Unsupported) -> None:
     for i in range(task.pos.line - 1, min(task.pos.end_line, len(lines))):
         m = re.match(r"\s*hints\s*\{", lines[i])
         if m:
-            unsupported.report(Pos(uri=task.pos.abspath, line=i + 1, column=lines[i].index("hints") + 1),
-                               "the hints {} section", "miniwdl discards it; its keys are ignored", hint=True)
+            unsupported.report(
+                Pos(uri=task.pos.abspath, line=i + 1, column=lines[i].index("hints") + 1),
+                "the hints {} section",
+                "miniwdl discards it; its keys are ignored",
+                hint=True,
+            )
 
 
-def miniwdl_config(logger: logging.Logger, overrides: dict[str, dict[str, Any]] | None = None) -> wdl_config.Loader:
+def miniwdl_config(
+    logger: logging.Logger, overrides: dict[str, dict[str, Any]] | None = None
+) -> wdl_config.Loader:
     cfg = wdl_config.Loader(logger)
     base: dict[str, dict[str, Any]] = {"scheduler": {"container_backend": "wfrewrite"}}
     for section, values in (overrides or {}).items():
@@ -155,13 +168,20 @@ def compile_task(
         check_hints_section(task, container.unsupported)
         cache_paths = wdl_task.CallCacheAddPaths()
         env = wdl_task._eval_task_inputs(logger, task, inputs, container, cache_paths)
-        stdlib = wdl_task.TaskInputStdLib(task.effective_wdl_version, logger, container,
-                                          source_dir=task.source_dir, cache_add_paths=cache_paths)
+        stdlib = wdl_task.TaskInputStdLib(
+            task.effective_wdl_version,
+            logger,
+            container,
+            source_dir=task.source_dir,
+            cache_add_paths=cache_paths,
+        )
         wdl_task._eval_task_runtime(cfg, logger, task.name, task, inputs, container, env, stdlib)
         if wdl_version_geq(task.effective_wdl_version, WDLVersion.V1_2):
             container.build_task_runtime_info_struct(logger, task.name, task)
+            assert container.task_runtime_info_struct is not None
             env = env.bind("task", container.task_runtime_info_struct)
-        command = wdl_task._eval_task_command(cfg, task, logger, container, env, attempt=0,
-                                              cache_add_paths=cache_paths)
+        command = wdl_task._eval_task_command(
+            cfg, task, logger, container, env, attempt=0, cache_add_paths=cache_paths
+        )
         container.attach(task, inputs, env)
         return container.lower(command)

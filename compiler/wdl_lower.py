@@ -33,20 +33,49 @@ from .plan import Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskP
 from .plan import Layout as PlanLayout
 from .wdl_outputs import captures, static_env
 
-CONTAINER_ROOT = "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
+CONTAINER_ROOT = (
+    "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
+)
 INLINE_MAX = 64 * 1024  # write_* results up to this size travel inside the script
 
 # Runtime keys wfrewrite honours (after miniwdl's 1.2 renames), and keys that only mean something
 # to a cloud scheduler: those are reported as warnings, never dropped silently.
 HONOURED = {
-    "docker", "container", "cpu", "memory", "disks", "disk", "gpu", "returnCodes",
-    "continueOnReturnCode", "maxRetries", "preemptible",
+    "docker",
+    "container",
+    "cpu",
+    "memory",
+    "disks",
+    "disk",
+    "gpu",
+    "returnCodes",
+    "continueOnReturnCode",
+    "maxRetries",
+    "preemptible",
 }
 CLOUD_HINTS = {
-    "zones", "bootDiskSizeGb", "noAddress", "cpuPlatform", "gpuType", "gpuCount",
-    "nvidiaDriverVersion", "queueArn", "awsBatchRetryAttempts", "docker_network", "dx_instance_type",
-    "time", "runtime_minutes", "maxTime", "max_cpu", "max_memory", "short_task",
-    "localization_optional", "inputs", "outputs", "fpga", "tpu",
+    "zones",
+    "bootDiskSizeGb",
+    "noAddress",
+    "cpuPlatform",
+    "gpuType",
+    "gpuCount",
+    "nvidiaDriverVersion",
+    "queueArn",
+    "awsBatchRetryAttempts",
+    "docker_network",
+    "dx_instance_type",
+    "time",
+    "runtime_minutes",
+    "maxTime",
+    "max_cpu",
+    "max_memory",
+    "short_task",
+    "localization_optional",
+    "inputs",
+    "outputs",
+    "fpga",
+    "tpu",
 }
 
 
@@ -58,7 +87,9 @@ def pos_of(node: Any) -> Pos | None:
 
 
 def host_limits() -> dict[str, int]:
-    cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpu = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
@@ -83,7 +114,9 @@ class PlanningContainer(TaskContainer):
     def detect_resource_limits(cls, cfg: Any, logger: logging.Logger) -> dict[str, int]:
         return host_limits()
 
-    def __init__(self, cfg: Any, run_id: str, host_dir: str, container_dir: str | None = None) -> None:
+    def __init__(
+        self, cfg: Any, run_id: str, host_dir: str, container_dir: str | None = None
+    ) -> None:
         self._container_dir = container_dir or self.default_container_dir(cfg, host_dir)
         super().__init__(cfg, run_id, host_dir)
         self.container_dir = self._container_dir
@@ -96,7 +129,11 @@ class PlanningContainer(TaskContainer):
 
     @staticmethod
     def _level(cfg: Any) -> Level:
-        level = cfg.get("wfrewrite", "unsupported", "error") if cfg.has_section("wfrewrite") else "error"
+        level = (
+            cfg.get("wfrewrite", "unsupported", "error")
+            if cfg.has_section("wfrewrite")
+            else "error"
+        )
         return level if level in ("error", "warning", "ignore") else "error"  # type: ignore[return-value]
 
     def host_work_dir(self) -> str:
@@ -108,8 +145,12 @@ class PlanningContainer(TaskContainer):
     def host_stderr_txt(self) -> str:
         return os.path.join(self.host_dir, "stderr.txt")
 
-    def attach(self, task: Tree.Task, inputs: Env.Bindings[Value.Base] | None,
-               env: Env.Bindings[Value.Base] | None = None) -> None:
+    def attach(
+        self,
+        task: Tree.Task,
+        inputs: Env.Bindings[Value.Base] | None,
+        env: Env.Bindings[Value.Base] | None = None,
+    ) -> None:
         self.wf_task = task
         self.wf_inputs = inputs
         self.wf_env = env
@@ -123,11 +164,21 @@ class PlanningContainer(TaskContainer):
             node = keys.get(key) or keys.get(_wdl12_name(key))
             where = pos_of(node) if node is not None else None
             if key == "inlineDockerfile":
-                self.unsupported.report(where, "runtime key 'inlineDockerfile'",
-                                        "wfrewrite runs declared images; it does not build them")
-            elif key == "privileged" and isinstance(runtime_eval[key], Value.Boolean) and runtime_eval[key].value:
-                self.unsupported.report(where, "runtime key 'privileged: true'",
-                                        "tasks run unprivileged, in their own image")
+                self.unsupported.report(
+                    where,
+                    "runtime key 'inlineDockerfile'",
+                    "wfrewrite runs declared images; it does not build them",
+                )
+            elif (
+                key == "privileged"
+                and isinstance(runtime_eval[key], Value.Boolean)
+                and runtime_eval[key].value
+            ):
+                self.unsupported.report(
+                    where,
+                    "runtime key 'privileged: true'",
+                    "tasks run unprivileged, in their own image",
+                )
             elif key not in HONOURED:
                 self.unsupported.report(where, f"runtime key '{key}'", "ignored", hint=True)
         cont = runtime_eval.pop("continueOnReturnCode", None)
@@ -140,7 +191,9 @@ class PlanningContainer(TaskContainer):
         images = runtime_eval.get("container", runtime_eval.get("docker"))
         super().process_runtime(logger, runtime_eval)
         if isinstance(images, Value.Array) and len(images.value) > 1:
-            self.runtime_values["image_alternatives"] = [v.coerce(Type.String()).value for v in images.value[1:]]
+            self.runtime_values["image_alternatives"] = [
+                v.coerce(Type.String()).value for v in images.value[1:]
+            ]
         if disks is not None:
             self.runtime_values["disk_bytes"] = _disk_bytes(disks)
 
@@ -157,15 +210,19 @@ class PlanningContainer(TaskContainer):
         for host_path, cpath in sorted(self.input_path_map.items(), key=lambda kv: kv[1]):
             is_dir = host_path.endswith("/")
             src, dst = host_path.rstrip("/"), cpath.rstrip("/")
-            if not is_dir and src.startswith(write_dir + "/") and (
-                self.wf_inline_all or os.path.getsize(src) <= INLINE_MAX
+            if (
+                not is_dir
+                and src.startswith(write_dir + "/")
+                and (self.wf_inline_all or os.path.getsize(src) <= INLINE_MAX)
             ):
                 with open(src, "rb") as f:
                     literals.append(LiteralFile(path=dst, content=f.read()))
                 continue
             stage.append(StageItem(source=src, path=dst, kind="directory" if is_dir else "file"))
         codes = rv.get("returnCodes", 0)
-        success = None if codes == "*" else tuple(codes) if isinstance(codes, list) else (int(codes),)
+        success = (
+            None if codes == "*" else tuple(codes) if isinstance(codes, list) else (int(codes),)
+        )
         memory = rv.get("memory_limit") or rv.get("memory_reservation")
         resources = Resources(
             cpu=float(rv["cpu"]) if "cpu" in rv else None,
@@ -178,8 +235,12 @@ class PlanningContainer(TaskContainer):
         caps: tuple[Any, ...] = ()
         if task is not None:
             outputs = tuple(d.name for d in task.outputs)
-            caps = captures(task, self._output_env(task), self.container_dir,
-                            {p.rstrip("/") for p in self.input_path_map.values()})
+            caps = captures(
+                task,
+                self._output_env(task),
+                self.container_dir,
+                {p.rstrip("/") for p in self.input_path_map.values()},
+            )
         return TaskPlan(
             name=task.name if task else self.run_id,
             lang="wdl",
@@ -191,7 +252,9 @@ class PlanningContainer(TaskContainer):
             env=env,
             stage=tuple(stage),
             literals=tuple(literals),
-            command=Command(script=command if command.endswith("\n") or not command else command + "\n"),
+            command=Command(
+                script=command if command.endswith("\n") or not command else command + "\n"
+            ),
             stdout=os.path.join(layout.root, "stdout.txt"),
             stderr=os.path.join(layout.root, "stderr.txt"),
             success_codes=success,
@@ -202,7 +265,9 @@ class PlanningContainer(TaskContainer):
 
     def _output_env(self, task: Tree.Task) -> Env.Bindings[Value.Base]:
         """The environment the output section sees, as far as it is known before the run."""
-        extra = {"task": self.task_runtime_info_struct} if self.task_runtime_info_struct else {}
+        extra: dict[str, Value.Base] = {}
+        if self.task_runtime_info_struct is not None:
+            extra["task"] = self.task_runtime_info_struct
         if self.wf_env is not None:
             env = self.wf_env
             for k, v in extra.items():
@@ -210,9 +275,11 @@ class PlanningContainer(TaskContainer):
             return env
         inputs: Env.Bindings[Value.Base] = Env.Bindings()
         if self.wf_inputs is not None:
+
             def to_container(v: Value.File | Value.Directory) -> str | None:
                 p = v.value.rstrip("/") + ("/" if isinstance(v, Value.Directory) else "")
                 return self.input_path_map.get(p, v.value)
+
             inputs = Value.rewrite_env_paths(self.wf_inputs, to_container)
         return static_env(task, inputs, extra)
 

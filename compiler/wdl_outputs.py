@@ -80,8 +80,11 @@ def static_env(
         progress = False
         for decl in list(decls):
             try:
-                v = (decl.expr.eval(env, StaticStdLib(task.effective_wdl_version, [], []))
-                     if decl.expr else Value.Null()).coerce(decl.type)
+                v = (
+                    decl.expr.eval(env, StaticStdLib(task.effective_wdl_version, [], []))
+                    if decl.expr
+                    else Value.Null()
+                ).coerce(decl.type)
             except Exception:
                 continue
             env = env.bind(decl.name, v)
@@ -110,9 +113,12 @@ def _has_path_type(ty: Type.Base) -> bool:
 
 def _file_args(expr: Expr.Base) -> Iterator[Expr.Base]:
     """Arguments of read_*()/size() calls: files the output section reads host-side."""
-    if isinstance(expr, Expr.Apply) and (expr.function_name.startswith("read_") or expr.function_name == "size"):
-        if expr.arguments:
-            yield expr.arguments[0]
+    if (
+        isinstance(expr, Expr.Apply)
+        and (expr.function_name.startswith("read_") or expr.function_name == "size")
+        and expr.arguments
+    ):
+        yield expr.arguments[0]
     for child in expr.children:
         if isinstance(child, Expr.Base):
             yield from _file_args(child)
@@ -136,7 +142,7 @@ def captures(
     def rel(path: str) -> str | None:
         """Work-relative pattern for a path, or None for inputs and paths outside the work dir."""
         path = path.rstrip("/")
-        if path.startswith(_GLOB) or path.startswith(_STREAM):
+        if path.startswith((_GLOB, _STREAM)):
             return None
         if posixpath.isabs(path):
             if path in input_paths or path.startswith(posixpath.join(work, INPUTS_DIR) + "/"):
@@ -149,6 +155,7 @@ def captures(
 
     out_env = env
     for decl in task.outputs:
+        assert decl.expr is not None  # output declarations always have one
         globs: list[str] = []
         streams: list[str] = []
         lib = StaticStdLib(version, globs, streams)
@@ -167,10 +174,16 @@ def captures(
             out_env = out_env.bind(decl.name, value)
             required = not decl.type.optional
             for path, is_dir in _paths(value):
-                pattern = rel(path)
-                if pattern is not None:
-                    add(Capture(output=decl.name, kind="directory" if is_dir else "path",
-                                pattern=pattern, required=required and not _under_optional(decl.type)))
+                found = rel(path)
+                if found is not None:
+                    add(
+                        Capture(
+                            output=decl.name,
+                            kind="directory" if is_dir else "path",
+                            pattern=found,
+                            required=required and not _under_optional(decl.type),
+                        )
+                    )
             continue
         # Not static: capture what it reads, and where it may name a file, the whole work dir.
         globs_static = StaticStdLib(version, [], [])
@@ -179,13 +192,25 @@ def captures(
                 fv = arg.eval(out_env, stdlib=globs_static)
             except Exception:
                 continue
-            for path, is_dir in _paths(fv.coerce(Type.File()) if isinstance(fv, Value.String) else fv):
-                pattern = rel(path)
-                if pattern is not None:
-                    add(Capture(output=decl.name, kind="directory" if is_dir else "path",
-                                pattern=pattern, required=False))
+            for path, is_dir in _paths(
+                fv.coerce(Type.File()) if isinstance(fv, Value.String) else fv
+            ):
+                found = rel(path)
+                if found is not None:
+                    add(
+                        Capture(
+                            output=decl.name,
+                            kind="directory" if is_dir else "path",
+                            pattern=found,
+                            required=False,
+                        )
+                    )
         if _has_path_type(decl.type) or not _reads_only_known(decl.expr, out_env, version):
-            add(Capture(output=decl.name, kind="tree", pattern=".", required=False, exclude=INPUTS_DIR))
+            add(
+                Capture(
+                    output=decl.name, kind="tree", pattern=".", required=False, exclude=INPUTS_DIR
+                )
+            )
     return tuple(rules)
 
 
@@ -205,4 +230,3 @@ def _reads_only_known(expr: Expr.Base, env: Env.Bindings[Value.Base], version: s
         except Exception:
             return False
     return True
-

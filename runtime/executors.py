@@ -69,8 +69,9 @@ def write_script(plan: TaskPlan, host_root: str) -> str:
     return script
 
 
-def _wait(proc: subprocess.Popen[bytes], terminating: Callable[[], bool] | None,
-          stop: Callable[[], None]) -> int:
+def _wait(
+    proc: subprocess.Popen[bytes], terminating: Callable[[], bool] | None, stop: Callable[[], None]
+) -> int:
     """Wait for ``proc`` (blocking, 1 s at a time to notice ``terminating``)."""
     try:
         while True:
@@ -97,7 +98,9 @@ class Executor:
     def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
         raise NotImplementedError
 
-    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+    def run(
+        self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None
+    ) -> RunResult:
         raise NotImplementedError
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
@@ -129,13 +132,22 @@ class LocalExecutor(Executor):
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         return tuple(s.source for s in plan.stage if s.source.startswith("/"))
 
-    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+    def run(
+        self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None
+    ) -> RunResult:
         script = write_script(plan, host_root)
         log_path = os.path.join(host_meta(host_root), "script.log")
         env = dict(os.environ)
         with open(log_path, "wb") as logf:
-            proc = subprocess.Popen(["/bin/sh", script], cwd=host_root, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                ["/bin/sh", script],
+                cwd=host_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
             def stop() -> None:
                 for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -176,17 +188,33 @@ class ContainerExecutor(Executor):
         """The first candidate image this engine has locally (or the first, to fail clearly)."""
         candidates = [plan.image or self.options.default_image, *plan.image_alternatives]
         for image in candidates:
-            probe = subprocess.run([self.binary, "image", "inspect", "--format", "{{.Id}}", image], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, check=False)
+            probe = subprocess.run(
+                [self.binary, "image", "inspect", "--format", "{{.Id}}", image],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
             if probe.returncode == 0:
                 return image
         return candidates[0]
 
     def command(self, plan: TaskPlan, host_root: str, name: str) -> list[str]:
         o = self.options
-        args = [self.binary, "run", "--rm", "--name", name, "--entrypoint", "/bin/sh",
-                "-v", f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT,
-                "--log-driver", "none" if self.name == "podman" else "json-file"]
+        args = [
+            self.binary,
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--entrypoint",
+            "/bin/sh",
+            "-v",
+            f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}",
+            "-w",
+            CONTAINER_ROOT,
+            "--log-driver",
+            "none" if self.name == "podman" else "json-file",
+        ]
         if plan.resources.cpu:
             args += ["--cpus", f"{plan.resources.cpu:g}"]
         if plan.resources.memory:
@@ -202,7 +230,9 @@ class ContainerExecutor(Executor):
         args += [plan.image, os.path.join(CONTAINER_ROOT, "wfrewrite", "script.sh")]
         return args
 
-    def run(self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None) -> RunResult:
+    def run(
+        self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None
+    ) -> RunResult:
         write_script(plan, host_root)
         if self.options.user:
             _open_up(host_root)
@@ -211,21 +241,34 @@ class ContainerExecutor(Executor):
         argv = self.command(plan, host_root, name)
         log.debug("%s", " ".join(argv))
         with open(log_path, "wb") as logf:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
             def stop() -> None:
-                subprocess.run([self.binary, "rm", "-f", "-t", "2", name], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=False)
+                subprocess.run(
+                    [self.binary, "rm", "-f", "-t", "2", name],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    check=False,
+                )
 
             code = _wait(proc, terminating, stop)
         return self.finish(plan, host_root, code, log_path)
 
     def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
         tail = _tail(log_path)
-        if code in (126, 127) or "no such file or directory" in tail.lower() and "/bin/sh" in tail:
-            return (f"the image {plan.image} has no /bin/sh (exit {code}); wfrewrite scripts need a POSIX "
-                    f"shell in the image: use an image with /bin/sh{_said(tail)}")
+        if code in (126, 127) or (
+            "no such file or directory" in tail.lower() and "/bin/sh" in tail
+        ):
+            return (
+                f"the image {plan.image} has no /bin/sh (exit {code}); wfrewrite scripts need a POSIX "
+                f"shell in the image: use an image with /bin/sh{_said(tail)}"
+            )
         if code == 125:
             return f"{self.name} could not start the container for image {plan.image}{_said(tail)}"
         if code in (137, 143):
@@ -279,9 +322,17 @@ _docker_ok: bool | None = None
 def _docker_answers() -> bool:
     global _docker_ok
     if _docker_ok is None:
-        _docker_ok = bool(shutil.which("docker")) and subprocess.run(
-            ["docker", "version", "--format", "{{.Server.Version}}"], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, timeout=5, check=False).returncode == 0
+        _docker_ok = (
+            bool(shutil.which("docker"))
+            and subprocess.run(
+                ["docker", "version", "--format", "{{.Server.Version}}"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=5,
+                check=False,
+            ).returncode
+            == 0
+        )
     return _docker_ok
 
 

@@ -74,7 +74,9 @@ def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ())
     if data.get("manifest_version") != 1:
         raise TaskFailed(f"{path}: unknown manifest_version {data.get('manifest_version')!r}")
     files = tuple(
-        ManifestFile(output=f["output"], type=f["type"], path=f["path"], size=f["size"], sha1=f["sha1"])
+        ManifestFile(
+            output=f["output"], type=f["type"], path=f["path"], size=f["size"], sha1=f["sha1"]
+        )
         for f in data.get("files", [])
     )
     root = os.path.realpath(host_root)
@@ -82,8 +84,14 @@ def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ())
     for entry in files:
         _verify(root, real_allowed, entry, path)
     return Manifest(
-        task=data["task"], status=data["status"], exit_code=int(data["exit_code"]), rc=data["rc"],
-        shell=data["shell"], partial=bool(data["partial"]), message=data["message"], files=files,
+        task=data["task"],
+        status=data["status"],
+        exit_code=int(data["exit_code"]),
+        rc=data["rc"],
+        shell=data["shell"],
+        partial=bool(data["partial"]),
+        message=data["message"],
+        files=files,
     )
 
 
@@ -97,8 +105,10 @@ def _verify(root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str
     host = os.path.join(root, entry.path)
     real = os.path.realpath(host)
     if not _inside(real, root) and not any(_inside(real, a) for a in allowed):
-        raise TaskFailed(f"{where}: output {entry.output!r}: {entry.path} resolves to {real}, "
-                         "outside the task's directory")
+        raise TaskFailed(
+            f"{where}: output {entry.output!r}: {entry.path} resolves to {real}, "
+            "outside the task's directory"
+        )
     if entry.type == "directory":
         if not os.path.isdir(host):
             raise TaskFailed(f"{where}: output directory {entry.path} is missing on the host")
@@ -108,4 +118,6 @@ def _verify(root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str
     except OSError:
         raise TaskFailed(f"{where}: output file {entry.path} is missing on the host") from None
     if entry.size is not None and size != entry.size:
-        raise TaskFailed(f"{where}: output file {entry.path} has {size} bytes, the manifest says {entry.size}")
+        raise TaskFailed(
+            f"{where}: output file {entry.path} has {size} bytes, the manifest says {entry.size}"
+        )

@@ -51,8 +51,14 @@ def executor_for(cfg: Any) -> executors.Executor:
         user=opt("user") or None,
         network=opt("network") or None,
     )
-    key = (opt("executor", "auto"), options.default_image, options.link_mode, options.read_only,
-           options.user, options.network)
+    key = (
+        opt("executor", "auto"),
+        options.default_image,
+        options.link_mode,
+        options.read_only,
+        options.user,
+        options.network,
+    )
     if key not in _executor_cache:
         _executor_cache[key] = executors.select(key[0], options)
     return _executor_cache[key]
@@ -78,16 +84,20 @@ class WfrewriteContainer(PlanningContainer):
             if "cpu" in runtime_eval:
                 cpu = runtime_eval["cpu"].coerce(Type.Float()).value
                 if cpu > limits["cpu"]:
-                    raise TaskFailed(f"task requires at least {cpu:g} CPUs; the {self.executor.name} "
-                                     f"executor has {limits['cpu']} (--resources clamp runs it with those)")
+                    raise TaskFailed(
+                        f"task requires at least {cpu:g} CPUs; the {self.executor.name} "
+                        f"executor has {limits['cpu']} (--resources clamp runs it with those)"
+                    )
             if "memory" in runtime_eval:
                 try:
                     mem = parse_byte_size(runtime_eval["memory"].coerce(Type.String()).value)
                 except ValueError:
                     mem = 0
                 if mem > limits["mem_bytes"]:
-                    raise TaskFailed(f"task requires at least {mem} bytes of memory; the {self.executor.name} "
-                                     f"executor has {limits['mem_bytes']} (--resources clamp runs it with those)")
+                    raise TaskFailed(
+                        f"task requires at least {mem} bytes of memory; the {self.executor.name} "
+                        f"executor has {limits['mem_bytes']} (--resources clamp runs it with those)"
+                    )
         super().process_runtime(logger, runtime_eval)
 
     def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
@@ -109,8 +119,10 @@ class WfrewriteContainer(PlanningContainer):
         tail = _tail(result.log_path)
         if m.status == "collection_failed":
             raise OutputError(m.message)
-        raise TaskFailed(f"task {plan.name}: {m.status.replace('_', ' ')}: {m.message}"
-                         + (f"\n{tail}" if tail and m.message not in tail else ""))
+        raise TaskFailed(
+            f"task {plan.name}: {m.status.replace('_', ' ')}: {m.message}"
+            + (f"\n{tail}" if tail and m.message not in tail else "")
+        )
 
     def reset(self, logger: logging.Logger) -> None:
         """Keep the failed attempt's files in attempt<N>/ and start the next one afresh."""
@@ -131,8 +143,9 @@ def _tail(path: str, lines: int = 5) -> str:
         return ""
 
 
-def task_plugin(cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any,
-                **recv: Any) -> Generator[dict[str, Any], dict[str, Any], None]:
+def task_plugin(
+    cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any, **recv: Any
+) -> Generator[dict[str, Any], dict[str, Any], None]:
     """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise)."""
     inputs = recv["inputs"]
     with _pending_lock:

@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh disable=SC2154,SC2034
 ## lib.sh -- small helpers shared by every phase. Plan values (WF_*) are defined by the data
 ## section the emitter writes above this file.
 

@@ -28,7 +28,7 @@ wf_on_exit() {
     trap - EXIT
     set +e
     if [ -z "$WF_STATUS" ]; then
-        if [ "$WF_PHASE" = done ]; then
+        if [ "$WF_PHASE" = finished ]; then
             WF_STATUS=${WF_OUTCOME:-succeeded}
         else
             WF_STATUS=internal_error
@@ -85,7 +85,7 @@ wf_main() {
     wf_run
     WF_PHASE=collect
     wf_collect
-    WF_PHASE=done
+    WF_PHASE=finished
     if [ -n "$WF_OUTCOME" ]; then
         WF_STATUS=$WF_OUTCOME
         WF_MESSAGE="the command exited with $WF_RC"

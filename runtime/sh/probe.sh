@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh disable=SC2154,SC2034
 ## probe.sh -- wf_probe: find out, before any work is done, whether this image can run the plan.
 
 wf_need() {
@@ -37,12 +37,12 @@ wf_probe() {
             if wf_have bash; then
                 WF_SHELL_USED=bash
             else
-                WF_SHELL_USED=sh
+                WF_SHELL_USED='sh'
                 wf_say "note: no bash in this image; running the command under /bin/sh"
             fi
             ;;
         bash) wf_need bash "to run this command (it was declared bash-only)"; WF_SHELL_USED=bash ;;
-        sh) WF_SHELL_USED=sh ;;
+        sh) WF_SHELL_USED='sh' ;;
         none) WF_SHELL_USED=none ;;
     esac
 }

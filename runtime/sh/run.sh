@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh disable=SC2154,SC2034
 ## run.sh -- wf_run: the user's command in the work dir, its environment in a subshell so the
 ## wrapper keeps its own; records the return code however the command ends.
 

@@ -1,0 +1,50 @@
+# wfrewrite: `make demo` sets up and runs the examples on the embedded `local` executor;
+# `make test` sets up and runs every test (podman tests need ../shared/testbed, see README).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# What the tests install beside wfrewrite: toil 9.6.0 proves co-installation (it pins miniwdl
+# 1.15.0), busybox/dash come from apt in .ci/run.
+EXTRAS ?= dev,toil
+
+.PHONY: setup demo test test-fast check conformance bench clean goldens
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+demo: setup
+	@mkdir -p runs
+	@for ex in wordcount split_dir hello_busybox; do \
+	  inputs=""; [ -f examples/$$ex.inputs.json ] && inputs="-i examples/$$ex.inputs.json"; \
+	  echo "== $$ex"; $(BIN)/wfrewrite run examples/$$ex.wdl $$inputs --executor local --dir runs || exit 1; \
+	done
+	@echo "== fail_on_purpose (expected to fail)"; \
+	  if $(BIN)/wfrewrite run examples/fail_on_purpose.wdl --executor local --dir runs; then exit 1; fi; \
+	  echo "== demo finished: outputs under runs/"
+
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not podman and not conformance" $(PYTEST_ARGS)
+
+goldens: setup
+	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_golden.py
+
+check: setup
+	$(BIN)/ruff check compiler runtime cli tests bench
+	$(BIN)/ruff format --check compiler runtime cli tests bench
+	$(PY) tests/typecheck.py
+	$(BIN)/shellcheck -s sh runtime/sh/*.sh
+
+bench: setup
+	$(PY) bench/overhead.py
+
+clean:
+	rm -rf $(VENV) build runs .pytest_cache .mypy_cache .ruff_cache
