@@ -107,7 +107,7 @@ def calls(fn: str, rows: list[list[str]]) -> str:
     body = "".join(
         "    " + " ".join(q(a) if i else a for i, a in enumerate(r)) + "\n" for r in rows
     )
-    return f"{fn}() {{\n{body}}}\n"
+    return f"# shellcheck disable=SC2016  # '$' in quoted data is data\n{fn}() {{\n{body}}}\n"
 
 
 def _codes(codes: tuple[int, ...] | None) -> str:

@@ -19,6 +19,7 @@ plan; ``wfrewrite compile`` uses it as is.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -31,7 +32,7 @@ from WDL.runtime.task_container import TaskContainer
 from .diagnostics import Level, Unsupported
 from .plan import Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskPlan
 from .plan import Layout as PlanLayout
-from .wdl_outputs import captures, static_env
+from .wdl_outputs import INPUTS_DIR, captures, static_env
 
 CONTAINER_ROOT = (
     "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
@@ -144,6 +145,25 @@ class PlanningContainer(TaskContainer):
 
     def host_stderr_txt(self) -> str:
         return os.path.join(self.host_dir, "stderr.txt")
+
+    def add_paths(self, host_paths: Any) -> None:
+        """miniwdl's mapping, except that write_* results (random temp names on the host) get a
+        name from their content, so that compiling twice gives the same script."""
+        write_dir = os.path.join(self.host_dir, "write_") + "/"
+        paths = list(host_paths)
+        super().add_paths([p for p in paths if not p.startswith(write_dir)])
+        for p in paths:
+            if not p.startswith(write_dir) or p in self.input_path_map:
+                continue
+            with open(p, "rb") as f:
+                digest = hashlib.sha1(f.read()).hexdigest()[:16]
+            base = os.path.join(self.container_dir, "work", INPUTS_DIR, "write_", digest)
+            cpath, n = base, 1
+            while cpath in self.input_path_map_rev:
+                n += 1
+                cpath = f"{base}-{n}"
+            self.input_path_map[p] = cpath
+            self.input_path_map_rev[cpath] = p
 
     def attach(
         self,

@@ -2,7 +2,7 @@
 ## lib.sh -- small helpers shared by every phase. Plan values (WF_*) are defined by the data
 ## section the emitter writes above this file.
 
-# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.outcome).
+# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.manifest.EXIT_CODES).
 WF_EXIT_PROBE=80
 WF_EXIT_STAGE=81
 WF_EXIT_COMMAND=82

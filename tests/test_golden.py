@@ -1,0 +1,123 @@
+"""Golden cases: tests/cases/<name>/ holds source.wdl, inputs.json, data, and the expected
+plan.json and script.sh. Regenerate them with `make goldens` (WFREWRITE_UPDATE_GOLDENS=1).
+
+Goldens are machine-independent: the case's own directory is written as /cases/<name> and the
+task's root is /mnt/wfr. Besides equality, every golden must round-trip (plan.json -> TaskPlan ->
+plan.json, and emit(plan) == script.sh), pass shellcheck, and *run*: each script is executed with
+dash, busybox sh (in a busybox-only PATH) and bash, and its manifest checked against expect.json
+(default: status "succeeded").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import BIN, ROOT, shells
+
+from wfrewrite.compiler import wdl
+from wfrewrite.compiler.check import check
+from wfrewrite.compiler.emit import emit
+from wfrewrite.compiler.plan import TaskPlan
+
+CASES_DIR = ROOT / "tests" / "cases"
+CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "source.wdl").exists())
+UPDATE = os.environ.get("WFREWRITE_UPDATE_GOLDENS") == "1"
+ROOT_IN_GOLDEN = "/mnt/wfr"
+
+
+def placeholder(name: str) -> str:
+    return f"/cases/{name}"
+
+
+def compile_case(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    case = CASES_DIR / name
+    monkeypatch.chdir(case)
+    doc = wdl.load("source.wdl")
+    task, inputs = wdl.read_inputs(doc, None, "inputs.json")
+    plan = check(wdl.compile_task(task, inputs, root=ROOT_IN_GOLDEN, unsupported=_warnings()))
+    text = plan.dumps().replace(str(case.resolve()), placeholder(name))
+    golden_plan = TaskPlan.loads(text)
+    return text, emit(golden_plan)
+
+
+def _warnings():  # type: ignore[no-untyped-def]
+    from wfrewrite.compiler.diagnostics import Unsupported
+
+    return Unsupported(level="warning")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_text, script = compile_case(name, monkeypatch)
+    case = CASES_DIR / name
+    if UPDATE:
+        (case / "plan.json").write_text(plan_text)
+        (case / "script.sh").write_text(script)
+    for fname, got in (("plan.json", plan_text), ("script.sh", script)):
+        path = case / fname
+        assert path.exists(), f"{path} is missing: run `make goldens` to create it"
+        assert got == path.read_text(), (
+            f"{path} differs from what wfrewrite now emits; if the change is intended, run "
+            "`make goldens` (WFREWRITE_UPDATE_GOLDENS=1) and review the diff"
+        )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_properties(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round trip, determinism and shellcheck, on the committed golden files."""
+    case = CASES_DIR / name
+    plan_text = (case / "plan.json").read_text()
+    plan = check(TaskPlan.loads(plan_text))
+    assert plan.dumps() == plan_text
+    script = (case / "script.sh").read_text()
+    assert emit(plan) == script == emit(TaskPlan.loads(plan.dumps()))
+    again, _ = compile_case(name, monkeypatch)
+    assert again == compile_case(name, monkeypatch)[0], "compiling twice gave different plans"
+    sc = subprocess.run([str(BIN / "shellcheck"), "-s", "sh", str(case / "script.sh")],
+                        capture_output=True, text=True, check=False)
+    assert sc.returncode == 0, sc.stdout
+
+
+SHELLS = shells()
+
+
+@pytest.mark.parametrize("shell", [s[0] for s in SHELLS])
+@pytest.mark.parametrize("name", CASES)
+def test_golden_runs(name: str, shell: str, tmp_path: Path, busybox_bin: Path) -> None:
+    """The committed script itself, with its two machine paths pointed at this machine."""
+    case = CASES_DIR / name
+    root = tmp_path / "task"
+    script = (case / "script.sh").read_text()
+    script = script.replace(ROOT_IN_GOLDEN, str(root)).replace(placeholder(name), str(case.resolve()))
+    path = tmp_path / "script.sh"
+    path.write_text(script)
+    argv = [shutil.which(a) or a for a in dict(SHELLS)[shell]] + [str(path)]
+    env = dict(os.environ)
+    if shell == "busybox":
+        env["PATH"] = str(busybox_bin)
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    expect = json.loads((case / "expect.json").read_text()) if (case / "expect.json").exists() else {}
+    manifest_path = root / "wfrewrite" / "manifest.json"
+    assert manifest_path.exists(), f"no manifest; the script said:\n{p.stderr}"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["status"] == expect.get("status", "succeeded"), (manifest, p.stderr)
+    if "rc" in expect:
+        assert manifest["rc"] == expect["rc"]
+    if "message" in expect:
+        assert expect["message"] in manifest["message"]
+    if manifest["status"] == "succeeded":
+        assert p.returncode == 0
+        for entry in manifest["files"]:
+            f = root / entry["path"]
+            assert f.exists() or f.is_symlink()
+            if entry["type"] == "file":
+                assert f.stat().st_size == entry["size"]
+    else:
+        assert p.returncode != 0
+    if shell == "busybox":
+        assert manifest["shell"] == "sh", "busybox has no bash: the command must run under sh"
