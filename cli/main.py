@@ -165,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor = select("auto").name
         print(f"wfrewrite: executor {executor} (auto)", file=sys.stderr)
     overrides: dict[str, dict[str, Any]] = {
-        "scheduler": {"container_backend": "wfrewrite"},
+        **wdl.MINIWDL_OVERRIDES,
         "wfrewrite": {
             "executor": executor,
             "default_image": args.default_image,

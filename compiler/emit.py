@@ -56,7 +56,13 @@ def q(value: str) -> str:
 
 def printf_format(content: bytes) -> str:
     """``content`` as a printf format that prints it back byte for byte: '%' and '\\' doubled,
-    control bytes (but newline and tab) and invalid UTF-8 as ``\\ooo``."""
+    control bytes (but newline and tab) and invalid UTF-8 as ``\\ooo``, a leading '-' too (it
+    would read as an option)."""
+    fmt = _printf_format(content)
+    return "\\055" + fmt[1:] if fmt.startswith("-") else fmt
+
+
+def _printf_format(content: bytes) -> str:
     try:
         text = content.decode("utf-8")
         chars: list[str] = []

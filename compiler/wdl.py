@@ -123,11 +123,19 @@ def check_hints_section(task: Tree.Task, unsupported: Unsupported) -> None:
             )
 
 
+# miniwdl's own default image would hide "no image declared" from the plan; wfrewrite's
+# executors bind their default (--default-image) instead.
+MINIWDL_OVERRIDES: dict[str, dict[str, Any]] = {
+    "scheduler": {"container_backend": "wfrewrite"},
+    "task_runtime": {"defaults": {}},
+}
+
+
 def miniwdl_config(
     logger: logging.Logger, overrides: dict[str, dict[str, Any]] | None = None
 ) -> wdl_config.Loader:
     cfg = wdl_config.Loader(logger)
-    base: dict[str, dict[str, Any]] = {"scheduler": {"container_backend": "wfrewrite"}}
+    base: dict[str, dict[str, Any]] = dict(MINIWDL_OVERRIDES)
     for section, values in (overrides or {}).items():
         base.setdefault(section, {}).update(values)
     cfg.override(base)

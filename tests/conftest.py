@@ -33,22 +33,36 @@ class Result:
         return json.loads(self.stdout)
 
 
-def wfrewrite(*args: str, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-              timeout: float = 300) -> Result:
+def wfrewrite(
+    *args: str,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> Result:
     """Run the installed ``wfrewrite`` command as a user would."""
     exe = BIN / "wfrewrite"
     full_env = dict(os.environ)
     full_env.update(env or {})
-    p = subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-                       timeout=timeout, check=False)
+    p = subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return Result(p.returncode, p.stdout, p.stderr)
 
 
 def _podman_ok() -> str | None:
     if not shutil.which("podman"):
         return "podman is not installed (run ../shared/testbed/podman-setup.sh)"
-    p = subprocess.run(["podman", "image", "exists", "docker.io/library/busybox:latest"], capture_output=True,
-                       check=False)
+    p = subprocess.run(
+        ["podman", "image", "exists", "docker.io/library/busybox:latest"],
+        capture_output=True,
+        check=False,
+    )
     if p.returncode != 0:
         return "the test bed's images are missing (run ../shared/testbed/build-images.sh)"
     return None

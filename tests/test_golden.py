@@ -78,8 +78,12 @@ def test_golden_properties(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert emit(plan) == script == emit(TaskPlan.loads(plan.dumps()))
     again, _ = compile_case(name, monkeypatch)
     assert again == compile_case(name, monkeypatch)[0], "compiling twice gave different plans"
-    sc = subprocess.run([str(BIN / "shellcheck"), "-s", "sh", str(case / "script.sh")],
-                        capture_output=True, text=True, check=False)
+    sc = subprocess.run(
+        [str(BIN / "shellcheck"), "-s", "sh", str(case / "script.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert sc.returncode == 0, sc.stdout
 
 
@@ -93,7 +97,9 @@ def test_golden_runs(name: str, shell: str, tmp_path: Path, busybox_bin: Path) -
     case = CASES_DIR / name
     root = tmp_path / "task"
     script = (case / "script.sh").read_text()
-    script = script.replace(ROOT_IN_GOLDEN, str(root)).replace(placeholder(name), str(case.resolve()))
+    script = script.replace(ROOT_IN_GOLDEN, str(root)).replace(
+        placeholder(name), str(case.resolve())
+    )
     path = tmp_path / "script.sh"
     path.write_text(script)
     argv = [shutil.which(a) or a for a in dict(SHELLS)[shell]] + [str(path)]
@@ -101,7 +107,9 @@ def test_golden_runs(name: str, shell: str, tmp_path: Path, busybox_bin: Path) -
     if shell == "busybox":
         env["PATH"] = str(busybox_bin)
     p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
-    expect = json.loads((case / "expect.json").read_text()) if (case / "expect.json").exists() else {}
+    expect = (
+        json.loads((case / "expect.json").read_text()) if (case / "expect.json").exists() else {}
+    )
     manifest_path = root / "wfrewrite" / "manifest.json"
     assert manifest_path.exists(), f"no manifest; the script said:\n{p.stderr}"
     manifest = json.loads(manifest_path.read_text())

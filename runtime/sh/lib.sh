@@ -30,6 +30,7 @@ wf_say() {
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    [ "$1" = collection_failed ] && WF_PARTIAL=true
     wf_say "error: $2"
     case $1 in
         probe_failed) exit "$WF_EXIT_PROBE" ;;

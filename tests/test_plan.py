@@ -1,0 +1,164 @@
+"""The IR: serialization round trips, the checker's invariants, and the passes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wfrewrite.compiler.check import check
+from wfrewrite.compiler.diagnostics import PlanError
+from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, run_passes, set_link_mode
+from wfrewrite.compiler.plan import (
+    PLAN_VERSION,
+    Capture,
+    Command,
+    EnvVar,
+    Layout,
+    LiteralFile,
+    Pos,
+    Resources,
+    StageItem,
+    TaskPlan,
+)
+
+LAY = Layout.under("/mnt/wfr")
+
+
+def plan(**kw: object) -> TaskPlan:
+    base: dict[str, object] = dict(
+        name="t",
+        lang="wdl",
+        layout=LAY,
+        command=Command(script="echo hi\n"),
+        stdout="/mnt/wfr/stdout.txt",
+        stderr="/mnt/wfr/stderr.txt",
+    )
+    base.update(kw)
+    return TaskPlan(**base)  # type: ignore[arg-type]
+
+
+def full() -> TaskPlan:
+    return plan(
+        source=Pos(uri="t.wdl", line=3, column=1),
+        image="busybox:latest",
+        image_alternatives=("alpine:3",),
+        resources=Resources(cpu=2.0, memory=1 << 30, disk=10, gpu=1, time_limit=60),
+        env=(EnvVar(name="A", value="x y"),),
+        stage=(
+            StageItem(
+                source="/data/a.txt", path="/mnt/wfr/work/in/a.txt", size=3, checksum="sha1$x"
+            ),
+            StageItem(source="/data/d", path="/mnt/wfr/work/in/d", kind="directory", writable=True),
+        ),
+        literals=(
+            LiteralFile(path="/mnt/wfr/work/l.txt", content=b"text\n"),
+            LiteralFile(path="/mnt/wfr/work/b.bin", content=b"\xff\x00\x01", executable=True),
+            LiteralFile(path="/mnt/wfr/work/empty", kind="directory"),
+        ),
+        success_codes=None,
+        temporary_fail_codes=(75,),
+        permanent_fail_codes=(1, 2),
+        max_retries=2,
+        outputs=("o", "g"),
+        captures=(
+            Capture(output="o", kind="path", pattern="o.txt"),
+            Capture(output="g", kind="glob", pattern="*.txt", required=False, files_only=False),
+        ),
+    )
+
+
+def test_round_trip_every_field() -> None:
+    p = check(full())
+    assert TaskPlan.loads(p.dumps()) == p
+    data = json.loads(p.dumps())
+    assert data["plan_version"] == PLAN_VERSION
+    assert data["literals"][0]["text"] == "text\n"
+    assert "base64" in data["literals"][1]
+
+
+def test_unknown_version_and_keys_are_refused() -> None:
+    data = full().to_json()
+    with pytest.raises(ValueError, match="plan_version"):
+        TaskPlan.from_json({**data, "plan_version": 99})
+    with pytest.raises(ValueError, match="unknown keys"):
+        TaskPlan.from_json({**data, "bogus": 1})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"stage": (StageItem(source="/a", path="relative/x"),)}, "not absolute"),
+        ({"stage": (StageItem(source="/a", path="/elsewhere/x"),)}, "outside layout.root"),
+        ({"stage": (StageItem(source="/a", path="/mnt/wfr/work/../x"),)}, "not normalized"),
+        ({"stage": (StageItem(source="/a", path="/mnt/wfr/work/a\nb"),)}, "control character"),
+        (
+            {
+                "stage": (
+                    StageItem(source="/a", path="/mnt/wfr/x"),
+                    StageItem(source="/b", path="/mnt/wfr/x"),
+                )
+            },
+            "staged twice",
+        ),
+        (
+            {
+                "stage": (StageItem(source="/a", path="/mnt/wfr/f"),),
+                "literals": (LiteralFile(path="/mnt/wfr/f/inner"),),
+            },
+            "inside the staged file",
+        ),
+        (
+            {"captures": (Capture(output="nope", kind="path", pattern="x"),)},
+            "not a declared output",
+        ),
+        (
+            {"outputs": ("o",), "captures": (Capture(output="o", kind="path", pattern="../x"),)},
+            "climbs out",
+        ),
+        (
+            {"outputs": ("o",), "captures": (Capture(output="o", kind="glob", pattern="/etc/*"),)},
+            "outside",
+        ),
+        ({"env": (EnvVar(name="BAD-NAME", value="x"),)}, "not a shell identifier"),
+        ({"image": " "}, "empty string"),
+        ({"command": Command(argv=("ls",), shell="bash_or_sh")}, "shell 'none'"),
+        ({"success_codes": (0, 300)}, "outside 0..255"),
+        ({"stdout": "/tmp/out"}, "outside layout.root"),
+    ],
+)
+def test_checker_refuses(change: dict[str, object], message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        check(plan(**change))
+
+
+def test_default_image_pass() -> None:
+    assert bind_default_image(plan(), "ubuntu:22.04").image == "ubuntu:22.04"
+    assert (
+        bind_default_image(plan(image="busybox:latest"), "ubuntu:22.04").image == "busybox:latest"
+    )
+
+
+def test_link_mode_pass() -> None:
+    assert set_link_mode(plan(), "copy").link_mode == "copy"
+    with pytest.raises(ValueError):
+        set_link_mode(plan(), "teleport")
+
+
+def test_stage_dir_pass_groups_by_parent_and_keeps_names() -> None:
+    p = plan(
+        stage=(
+            StageItem(source="/data/x/a.txt", path="/mnt/wfr/work/i/0/a.txt"),
+            StageItem(source="/data/y/a.txt", path="/mnt/wfr/work/i/1/a.txt"),
+            StageItem(source="/data/x/b.txt", path="/mnt/wfr/work/i/0/b.txt"),
+        )
+    )
+    out, moves = bind_stage_dir(p, "/mnt/wfr/stage")
+    assert moves == [
+        ("/data/x/a.txt", "0/a.txt"),
+        ("/data/y/a.txt", "1/a.txt"),
+        ("/data/x/b.txt", "0/b.txt"),
+    ]
+    assert [s.source for s in out.stage] == ["0/a.txt", "1/a.txt", "0/b.txt"]
+    assert out.layout.stage == "/mnt/wfr/stage"
+    assert run_passes(p, [lambda q: bind_stage_dir(q, "/mnt/wfr/stage")[0]]) == out
