@@ -25,11 +25,11 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from WDL import Type, Value
+from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
 from WDL.runtime.error import OutputError
 
-from wfrewrite.compiler.diagnostics import TaskFailed, UnsupportedError, render
+from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl_lower import PlanningContainer
 
 from . import executors
@@ -64,6 +64,10 @@ def executor_for(cfg: Any) -> executors.Executor:
     return _executor_cache[key]
 
 
+class TaskError(Error.RuntimeError):
+    """A wfrewrite failure as miniwdl reports it (task.log, error.json, retries)."""
+
+
 class WfrewriteContainer(PlanningContainer):
     def __init__(self, cfg: Any, run_id: str, host_dir: str) -> None:
         super().__init__(cfg, run_id, host_dir)
@@ -84,7 +88,7 @@ class WfrewriteContainer(PlanningContainer):
             if "cpu" in runtime_eval:
                 cpu = runtime_eval["cpu"].coerce(Type.Float()).value
                 if cpu > limits["cpu"]:
-                    raise TaskFailed(
+                    raise TaskError(
                         f"task requires at least {cpu:g} CPUs; the {self.executor.name} "
                         f"executor has {limits['cpu']} (--resources clamp runs it with those)"
                     )
@@ -94,23 +98,28 @@ class WfrewriteContainer(PlanningContainer):
                 except ValueError:
                     mem = 0
                 if mem > limits["mem_bytes"]:
-                    raise TaskFailed(
+                    raise TaskError(
                         f"task requires at least {mem} bytes of memory; the {self.executor.name} "
                         f"executor has {limits['mem_bytes']} (--resources clamp runs it with those)"
                     )
-        super().process_runtime(logger, runtime_eval)
+        try:
+            super().process_runtime(logger, runtime_eval)
+        except WfError as exn:
+            raise TaskError(render(exn)) from None
 
     def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
         try:
             plan = self.executor.prepare(self.lower(command), self.host_dir)
-        except UnsupportedError as exn:
-            raise TaskFailed(render(exn)) from None
-        for warning in self.unsupported.warnings:
-            logger.warning(warning)
-        self.unsupported.warnings.clear()
-        logger.info("wfrewrite: %s executor, image %s", self.executor.name, plan.image or "(host)")
-        with self.task_running_context():
-            result = self.executor.run(plan, self.host_dir, terminating=terminating)
+            for warning in self.unsupported.warnings:
+                logger.warning(warning)
+            self.unsupported.warnings.clear()
+            logger.info(
+                "wfrewrite: %s executor, image %s", self.executor.name, plan.image or "(host)"
+            )
+            with self.task_running_context():
+                result = self.executor.run(plan, self.host_dir, terminating=terminating)
+        except WfError as exn:
+            raise TaskError(render(exn)) from None
         m = result.manifest
         assert m is not None
         if m.status in ("succeeded", "command_failed", "command_tempfail"):
@@ -119,7 +128,7 @@ class WfrewriteContainer(PlanningContainer):
         tail = _tail(result.log_path)
         if m.status == "collection_failed":
             raise OutputError(m.message)
-        raise TaskFailed(
+        raise TaskError(
             f"task {plan.name}: {m.status.replace('_', ' ')}: {m.message}"
             + (f"\n{tail}" if tail and m.message not in tail else "")
         )

@@ -150,7 +150,7 @@ def test_failed_command_still_collects_partially(
             Capture(output="b", kind="path", pattern="b.txt"),
         ),
     )
-    p, m = run(plan, shell, busybox_bin, tmp_path)
+    _p, m = run(plan, shell, busybox_bin, tmp_path)
     assert m["status"] == "command_failed" and m["partial"] is True and m["rc"] == 4
     assert [f["path"] for f in m["files"]] == ["work/a.txt"]
     assert (tmp_path / "task" / "stderr.txt").read_text() == "oops\n"
@@ -171,7 +171,7 @@ def test_escapes_are_refused(
     plan = make_plan(
         tmp_path / "task", command=Command(script=command), outputs=("o",), captures=(capture,)
     )
-    p, m = run(plan, shell, busybox_bin, tmp_path)
+    _p, m = run(plan, shell, busybox_bin, tmp_path)
     assert m["status"] == "collection_failed", m
     assert "outside" in m["message"] and m["partial"] is True
     assert all(f["type"] == "directory" for f in m["files"]), "the escaping file must not be listed"
