@@ -8,7 +8,10 @@ BIN := $(VENV)/bin
 # 1.15.0), busybox/dash come from apt in .ci/run.
 EXTRAS ?= dev,toil
 
-.PHONY: setup demo test test-fast check conformance bench clean goldens
+SHARED ?= ../shared
+TESTBED := $(SHARED)/testbed
+
+.PHONY: setup testbed demo test test-fast check bench clean goldens
 
 setup: $(VENV)/.installed
 
@@ -28,7 +31,14 @@ demo: setup
 	  if $(BIN)/wfrewrite run examples/fail_on_purpose.wdl --executor local --dir runs; then exit 1; fi; \
 	  echo "== demo finished: outputs under runs/"
 
-test: setup
+# The test bed (rootful podman, offline images): idempotent, quick once done; needs root.
+testbed:
+	@if [ "$$(id -u)" = 0 ] && [ -d $(TESTBED) ]; then \
+	  bash $(TESTBED)/podman-setup.sh setup >/dev/null && bash $(TESTBED)/build-images.sh >/dev/null; \
+	  command -v busybox >/dev/null || { apt-get install -y -q busybox-static >/dev/null; }; \
+	else echo "testbed: not root or no $(TESTBED): podman tests will skip"; fi
+
+test: setup testbed check
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-fast: setup
