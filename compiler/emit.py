@@ -92,18 +92,33 @@ def _printf_format(content: bytes) -> str:
         return "".join(out)
 
 
-def heredoc(fn: str, body: str, tag: str = "WF_DATA") -> str:
-    """A function printing ``body`` through a quoted heredoc whose delimiter is not a line of it."""
-    if not body:
-        return f"{fn}() {{\n    :\n}}\n"
+def _delimiter(body: str, tag: str) -> str:
     lines = set(body.splitlines())
     delim, n = tag, 0
     while delim in lines:
         n += 1
         delim = f"{tag}_{n}"
+    return delim
+
+
+def heredoc(fn: str, body: str, tag: str = "WF_DATA") -> str:
+    """A function printing ``body`` through a quoted heredoc whose delimiter is not a line of it."""
+    if not body:
+        return f"{fn}() {{\n    :\n}}\n"
+    delim = _delimiter(body, tag)
     if not body.endswith("\n"):
         body += "\n"
     return f"{fn}() {{\ncat <<'{delim}'\n{body}{delim}\n}}\n"
+
+
+def data_feed(fn: str, rows: list[str]) -> str:
+    """A function that runs its arguments as a command with ``rows`` on its stdin (a quoted
+    heredoc: no fork to produce the data, and the data never becomes code)."""
+    if not rows:
+        return f'{fn}() {{\n    "$@" </dev/null\n}}\n'
+    body = "\n".join(rows) + "\n"
+    delim = _delimiter(body, "WF_DATA")
+    return f"{fn}() {{\n\"$@\" <<'{delim}'\n{body}{delim}\n}}\n"
 
 
 def calls(fn: str, rows: list[list[str]]) -> str:
@@ -131,6 +146,25 @@ def _capture_row(c: Capture) -> str:
             c.pattern or "-",
         )
     )
+
+
+def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
+    """The utilities beyond the script's own (cat, mv, wc, mkdir) that this plan needs, and why:
+    the probe checks them before any work is done."""
+    need: dict[str, str] = {}
+    if plan.stage:
+        if plan.link_mode in ("symlink", "hardlink"):
+            need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
+        if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
+            need["cp"] = "to copy inputs"
+    if any(lit.executable for lit in plan.literals):
+        need["chmod"] = "to make a created file executable"
+    if any(
+        c.kind in ("directory", "tree") or (c.kind == "glob" and not c.files_only)
+        for c in plan.captures
+    ):
+        need["find"] = "to list Directory outputs"
+    return list(need.items())
 
 
 def data_section(plan: TaskPlan) -> str:
@@ -167,7 +201,8 @@ def data_section(plan: TaskPlan) -> str:
         )
         for s in plan.stage
     ]
-    out.append(heredoc("wf_plan_stage", "\n".join(stage_rows)))
+    out.append(data_feed("wf_plan_stage", stage_rows))
+    out.append(calls("wf_plan_tools", [["wf_need", tool, why] for tool, why in tools_needed(plan)]))
     out.append(
         calls(
             "wf_plan_literals",
@@ -183,7 +218,7 @@ def data_section(plan: TaskPlan) -> str:
             ],
         )
     )
-    out.append(heredoc("wf_plan_captures", "\n".join(_capture_row(c) for c in plan.captures)))
+    out.append(data_feed("wf_plan_captures", [_capture_row(c) for c in plan.captures]))
     if plan.command.shell == "none":
         out.append(calls("wf_plan_argv", [["exec", *plan.command.argv]]))
         out.append(heredoc("wf_plan_command", ""))

@@ -50,8 +50,57 @@ def _pos(p: Any) -> Pos | None:
     return Pos(uri=getattr(p, "abspath", None) or p.uri, line=p.line, column=p.column)
 
 
+def _warm_parser(uri: str) -> None:
+    """Give miniwdl a parser whose LALR tables come from a file cache.
+
+    miniwdl builds lark's LALR tables afresh in every process (0.2-0.5 s, most of a small run's
+    startup); lark can keep them in a file. This fills miniwdl's own memo (``_parser._lark_cache``,
+    same construction arguments plus ``cache=``) for the document's version. Any failure leaves
+    miniwdl to build the parser as usual.
+    """
+    try:
+        import hashlib
+
+        import lark
+        from WDL import _grammar, _parser
+
+        with open(uri, encoding="utf-8") as f:
+            head = f.read(4096)
+        version = "draft-2"
+        for line in head.split("\n"):
+            line = line.strip()
+            if line and line[0] != "#":
+                if line.startswith("version "):
+                    version = line[8:]
+                break
+        grammar, _ = _grammar.get(version)
+        key = (grammar, "document")
+        cache_dir = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wfrewrite"
+        )
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        if os.stat(cache_dir).st_uid != os.getuid():
+            return
+        digest = hashlib.sha256(f"{lark.__version__}\0{grammar}".encode()).hexdigest()[:24]
+        with _parser._lark_lock:
+            if key not in _parser._lark_cache:
+                _parser._lark_cache[key] = lark.Lark(
+                    grammar,
+                    start="document",
+                    parser="lalr",
+                    maybe_placeholders=False,
+                    propagate_positions=True,
+                    lexer_callbacks={"COMMENT": _parser._lark_comments_buffer.append},
+                    cache=os.path.join(cache_dir, f"lark-{digest}.pickle"),
+                )
+    except Exception:  # an optimisation only
+        return
+
+
 def load(uri: str) -> Tree.Document:
     """Parse and type-check a WDL document; errors carry ``file:line:col``."""
+    if importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+        _warm_parser(uri)
     try:
         return WDL.load(uri, check_quant=True)
     except Error.MultipleValidationErrors as multi:

@@ -1,53 +1,64 @@
 # shellcheck shell=sh disable=SC2154
 ## collect.sh -- wf_collect: find every declared output by its capture rule, refuse anything that
 ## resolves outside the task's area, and record path, size and checksum in outputs.tsv (the
-## manifest is made from it, last).
+## manifest is made from it, last). Capture rules are data: wf_plan_captures feeds them, one
+## tab-separated record a line (kind, output, required 1|0, files-only 1|0, exclude or -, pattern
+## or -), to the reader it is given.
 
 wf_collect() {
     LC_ALL=C
     export LC_ALL
-    WF_ROOT_REAL=$(wf_realpath "$WF_ROOT") || wf_fail collection_failed "cannot resolve $WF_ROOT"
+    wf_realpath "$WF_ROOT" || wf_fail collection_failed "cannot resolve $WF_ROOT"
+    WF_ROOT_REAL=$WF_REAL
     WF_STAGE_REAL=
-    if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ]; then
-        WF_STAGE_REAL=$(wf_realpath "$WF_STAGE_DIR") || WF_STAGE_REAL=
+    if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
+        WF_STAGE_REAL=$WF_REAL
     fi
     : >"$WF_META/outputs.tsv"
+    wf_plan_captures wf_collect_all
+}
+
+wf_collect_all() {
     while IFS=$WF_TAB read -r _wc_kind _wc_name _wc_req _wc_files _wc_excl _wc_pat; do
         case $_wc_kind in
             path) wf_cap_path "$_wc_name" "$_wc_req" "$_wc_pat" ;;
             glob) wf_cap_glob "$_wc_name" "$_wc_files" "$_wc_pat" ;;
             directory) wf_cap_dir "$_wc_name" "$_wc_req" "$_wc_pat" ;;
-            tree) wf_cap_tree "$_wc_name" "$(wf_abs "$_wc_pat")" "$_wc_excl" ;;
+            tree)
+                wf_abs "$_wc_pat"
+                wf_cap_tree "$_wc_name" "$WF_ABS" "$_wc_excl"
+                ;;
             stdout) wf_record "$_wc_name" "$WF_STDOUT" ;;
             stderr) wf_record "$_wc_name" "$WF_STDERR" ;;
             cwl_output_json) wf_cap_path "$_wc_name" 0 cwl.output.json ;;
             *) wf_fail internal_error "unknown capture kind $_wc_kind" ;;
         esac
-    done <"$WF_META/captures.tsv"
+    done
 }
 
+# wf_abs PATH: set WF_ABS to PATH made absolute against the work dir.
 wf_abs() {
     case $1 in
-        /*) printf '%s' "$1" ;;
-        *) printf '%s/%s' "$WF_WORK" "$1" ;;
+        /*) WF_ABS=$1 ;;
+        *) WF_ABS=$WF_WORK/$1 ;;
     esac
 }
 
 wf_cap_path() {
-    _cp_p=$(wf_abs "$3")
-    if [ -f "$_cp_p" ]; then
-        wf_record "$1" "$_cp_p"
-    elif [ -d "$_cp_p" ]; then
-        wf_cap_tree "$1" "$_cp_p"
+    wf_abs "$3"
+    if [ -f "$WF_ABS" ]; then
+        wf_record "$1" "$WF_ABS"
+    elif [ -d "$WF_ABS" ]; then
+        wf_cap_tree "$1" "$WF_ABS"
     elif [ "$2" = 1 ] && [ "$WF_PARTIAL" = false ]; then
         wf_fail collection_failed "output '$1': '$3' was not found in the work dir $WF_WORK"
     fi
 }
 
 wf_cap_dir() {
-    _cd_p=$(wf_abs "$3")
-    if [ -d "$_cd_p" ]; then
-        wf_cap_tree "$1" "$_cd_p"
+    wf_abs "$3"
+    if [ -d "$WF_ABS" ]; then
+        wf_cap_tree "$1" "$WF_ABS"
     elif [ "$2" = 1 ] && [ "$WF_PARTIAL" = false ]; then
         wf_fail collection_failed "output '$1': directory '$3' was not found in the work dir $WF_WORK"
     fi
@@ -90,8 +101,9 @@ wf_cap_tree() {
 
 # wf_record NAME PATH: one outputs.tsv line: name, type, path (relative to the root), size, sha1.
 wf_record() {
-    _rec_real=$(wf_realpath "$2") ||
+    wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
+    _rec_real=$WF_REAL
     if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_staged_source "$_rec_real"; then
         wf_fail collection_failed "output '$1': $2 resolves to $_rec_real, outside the task's directory"
     fi
@@ -100,7 +112,7 @@ wf_record() {
         *) wf_fail collection_failed "output '$1': $2 is outside $WF_ROOT" ;;
     esac
     case $_rec_rel in
-        *"$WF_TAB"* | *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
+        *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
     esac
     if [ -d "$_rec_real" ]; then
         printf '%s\tdirectory\t%s\t-\t-\n' "$1" "$_rec_rel" >>"$WF_META/outputs.tsv"
@@ -120,11 +132,19 @@ wf_staged_source() {
     if [ -n "$WF_STAGE_REAL" ] && wf_inside "$1" "$WF_STAGE_REAL"; then
         return 0
     fi
-    [ -s "$WF_META/stage.tsv" ] || return 1
-    while IFS=$WF_TAB read -r _ss_kind _ss_mode _ss_src _ss_rest; do
-        case $_ss_src in /*) ;; *) continue ;; esac
-        _ss_real=$(wf_realpath "$_ss_src") || continue
-        wf_inside "$1" "$_ss_real" && return 0
-    done <"$WF_META/stage.tsv"
-    return 1
+    WF_FOUND=$1
+    wf_plan_stage wf_find_source
+    [ -z "$WF_FOUND" ]
+}
+
+wf_find_source() {
+    _fs_target=$WF_FOUND
+    while IFS=$WF_TAB read -r _fs_kind _fs_mode _fs_src _fs_rest; do
+        case $_fs_src in /*) ;; *) continue ;; esac
+        wf_realpath "$_fs_src" || continue
+        if wf_inside "$_fs_target" "$WF_REAL"; then
+            WF_FOUND=
+            return 0
+        fi
+    done
 }

@@ -1,6 +1,7 @@
 # shellcheck shell=sh disable=SC2154,SC2034
 ## lib.sh -- small helpers shared by every phase. Plan values (WF_*) are defined by the data
-## section the emitter writes above this file.
+## section the emitter writes above this file. Helpers that compute a value set a variable
+## (WF_REAL, ...) instead of printing it: a command substitution costs a fork.
 
 # Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.manifest.EXIT_CODES).
 WF_EXIT_PROBE=80
@@ -11,7 +12,7 @@ WF_EXIT_COLLECT=84
 WF_EXIT_INTERNAL=85
 WF_EXIT_TERMINATED=86
 
-WF_TAB=$(printf '\t')
+WF_TAB='	'
 WF_PHASE=setup
 WF_STATUS=
 WF_MESSAGE=
@@ -21,6 +22,7 @@ WF_PARTIAL=false
 WF_OUTCOME=
 WF_CHILD=
 WF_SHA1=
+WF_REAL=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -30,7 +32,7 @@ wf_say() {
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
-    [ "$1" = collection_failed ] && WF_PARTIAL=true
+    [ "$1" != collection_failed ] || WF_PARTIAL=true
     wf_say "error: $2"
     case $1 in
         probe_failed) exit "$WF_EXIT_PROBE" ;;
@@ -47,17 +49,25 @@ wf_have() {
     command -v "$1" >/dev/null 2>&1
 }
 
-# wf_json STRING: print STRING as a JSON string literal.
+# wf_need TOOL WHY: fail the probe unless TOOL is on PATH.
+wf_need() {
+    wf_have "$1" || wf_fail probe_failed "this image has no '$1', which is needed $2; choose an image that provides '$1'"
+}
+
+# wf_json STRING: print STRING as a JSON string literal (forks only if it needs escaping).
 wf_json() {
     case $1 in
         *[\\\"]* | *[[:cntrl:]]*)
-            printf '"%s"' "$(printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+            printf '"'
+            printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
+            printf '"'
             ;;
         *) printf '"%s"' "$1" ;;
     esac
 }
 
-# wf_realpath PATH: print the physical path of the existing absolute PATH (symlinks resolved).
+# wf_realpath PATH: set WF_REAL to the physical path of the existing absolute PATH (symlinks
+# resolved), without a subshell; returns 1 if it does not resolve.
 wf_realpath() {
     _rp_p=$1
     _rp_n=0
@@ -72,12 +82,15 @@ wf_realpath() {
         esac
     done
     [ -e "$_rp_p" ] || return 1
+    _rp_here=$PWD
     if [ -d "$_rp_p" ]; then
-        (cd -P -- "$_rp_p" 2>/dev/null && pwd -P)
-        return
+        cd -P -- "$_rp_p" 2>/dev/null || return 1
+        WF_REAL=$PWD
+    else
+        cd -P -- "${_rp_p%/*}/" 2>/dev/null || return 1
+        WF_REAL=${PWD%/}/${_rp_p##*/}
     fi
-    _rp_d=$(cd -P -- "${_rp_p%/*}/" 2>/dev/null && pwd -P) || return 1
-    printf '%s/%s\n' "${_rp_d%/}" "${_rp_p##*/}"
+    cd -- "$_rp_here" || return 1
 }
 
 # wf_inside PATH DIR: true if the physical PATH is DIR or lies under it (DIR physical already).

@@ -5,17 +5,23 @@
 wf_manifest() {
     _wm=$WF_META/manifest.json
     {
-        printf '{\n  "manifest_version": 1,\n  "task": %s,\n' "$(wf_json "$WF_TASK")"
-        printf '  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
+        printf '{\n  "manifest_version": 1,\n  "task": '
+        wf_json "$WF_TASK"
+        printf ',\n  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
         printf '  "rc": %s,\n  "shell": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}"
-        printf '  "partial": %s,\n  "message": %s,\n  "files": [' "$WF_PARTIAL" "$(wf_json "$WF_MESSAGE")"
+        printf '  "partial": %s,\n  "message": ' "$WF_PARTIAL"
+        wf_json "$WF_MESSAGE"
+        printf ',\n  "files": ['
         _wm_sep=
         if [ -f "$WF_META/outputs.tsv" ]; then
             while IFS=$WF_TAB read -r _wm_out _wm_type _wm_path _wm_size _wm_sum; do
-                [ "$_wm_size" = - ] && _wm_size=null
+                [ "$_wm_size" != - ] || _wm_size=null
                 if [ "$_wm_sum" = - ]; then _wm_sum=null; else _wm_sum="\"$_wm_sum\""; fi
-                printf '%s\n    {"output": %s, "type": "%s", "path": %s, "size": %s, "sha1": %s}' \
-                    "$_wm_sep" "$(wf_json "$_wm_out")" "$_wm_type" "$(wf_json "$_wm_path")" "$_wm_size" "$_wm_sum"
+                printf '%s\n    {"output": ' "$_wm_sep"
+                wf_json "$_wm_out"
+                printf ', "type": "%s", "path": ' "$_wm_type"
+                wf_json "$_wm_path"
+                printf ', "size": %s, "sha1": %s}' "$_wm_size" "$_wm_sum"
                 _wm_sep=,
             done <"$WF_META/outputs.tsv"
         fi
@@ -65,20 +71,18 @@ wf_main() {
     trap 'wf_on_signal INT' INT
     trap 'wf_on_signal HUP' HUP
     umask 022
-    wf_have mkdir || wf_fail probe_failed "this image has no 'mkdir'; choose an image with POSIX utilities"
+    wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
-    rm -f "$WF_META/manifest.json" "$WF_META/rc"
+    [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP
     export HOME TMPDIR
-    wf_plan_stage >"$WF_META/stage.tsv"
-    wf_plan_captures >"$WF_META/captures.tsv"
-    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
     : >"$WF_STDOUT"
     : >"$WF_STDERR"
     WF_PHASE=probe
     wf_probe
+    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
     WF_PHASE=stage
     wf_stage
     WF_PHASE=run

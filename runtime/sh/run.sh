@@ -38,7 +38,7 @@ wf_run() {
 
 wf_code_in() {
     for _wc in $2; do
-        [ "$_wc" = "$1" ] && return 0
+        [ "$_wc" != "$1" ] || return 0
     done
     return 1
 }

@@ -1,8 +1,15 @@
 # shellcheck shell=sh disable=SC2154
 ## stage.sh -- wf_stage for the `mounted` transport: every input is linked or copied from the
 ## staging directory the executor mounted (or, with no staging dir, from its absolute path).
+## The staging list is data: wf_plan_stage feeds it, one tab-separated record a line
+## (kind, r|w, source, destination, size or -), to the reader it is given.
 
 wf_stage() {
+    wf_plan_stage wf_stage_all
+    wf_plan_literals
+}
+
+wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
         case $_ws_src in
             /*) ;;
@@ -13,12 +20,13 @@ wf_stage() {
         else
             [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
         fi
-        mkdir -p "${_ws_dst%/*}" || wf_fail staging_failed "cannot create the directory of $_ws_dst"
+        [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
+            wf_fail staging_failed "cannot create the directory of $_ws_dst"
         if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
             wf_fail staging_failed "two inputs are staged at $_ws_dst"
         fi
         _ws_how=$WF_LINK_MODE
-        [ "$_ws_mode" = w ] && _ws_how=copy
+        [ "$_ws_mode" != w ] || _ws_how=copy
         wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
         if [ "$_ws_size" != - ] && [ "$_ws_kind" = file ]; then
@@ -26,8 +34,7 @@ wf_stage() {
             [ "$((_ws_got))" = "$_ws_size" ] ||
                 wf_fail staging_failed "staged input $_ws_dst has $((_ws_got)) bytes, expected $_ws_size"
         fi
-    done <"$WF_META/stage.tsv"
-    wf_plan_literals
+    done
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink to a
@@ -36,7 +43,10 @@ wf_put() {
     case $1 in
         symlink)
             case $3 in
-                "$WF_ROOT"/*) ln -s "$(wf_relative "$3" "$4")" "$4" ;;
+                "$WF_ROOT"/*)
+                    wf_relative "$3" "$4"
+                    ln -s "$WF_REL" "$4"
+                    ;;
                 *) ln -s "$3" "$4" ;;
             esac
             ;;
@@ -54,28 +64,27 @@ wf_put() {
     esac
 }
 
-# wf_relative SRC DST: SRC as seen from the directory of DST (both under WF_ROOT).
+# wf_relative SRC DST: set WF_REL to SRC as seen from the directory of DST (both under WF_ROOT).
 wf_relative() {
-    _rl_up=
+    WF_REL=
     _rl_d=${2%/*}
     _rl_d=${_rl_d#"$WF_ROOT"}
     while [ -n "$_rl_d" ]; do
-        _rl_up=../$_rl_up
+        WF_REL=../$WF_REL
         _rl_d=${_rl_d%/*}
     done
-    printf '%s%s' "$_rl_up" "${1#"$WF_ROOT"/}"
+    WF_REL=$WF_REL${1#"$WF_ROOT"/}
 }
 
 # wf_literal PATH KIND MODE FORMAT: create a literal file (FORMAT is printf-escaped data: every
-# '%' and '\' doubled, other bytes outside printable ASCII as \ooo) or an empty directory.
+# '%' and '\' doubled, other bytes outside printable text as \ooo) or an empty directory.
 wf_literal() {
-    mkdir -p "${1%/*}" || wf_fail staging_failed "cannot create the directory of $1"
+    [ -d "${1%/*}" ] || mkdir -p "${1%/*}" || wf_fail staging_failed "cannot create the directory of $1"
     if [ "$2" = directory ]; then
         mkdir -p "$1" || wf_fail staging_failed "cannot create directory $1"
         return
     fi
     # shellcheck disable=SC2059  # the format is data escaped for printf, by design
     printf "$4" >"$1" || wf_fail staging_failed "cannot write $1"
-    [ "$3" = x ] && chmod +x "$1"
-    return 0
+    [ "$3" != x ] || chmod +x "$1"
 }

@@ -24,13 +24,16 @@ wf_plan_env() {
     wf_setenv GREETING 'hello from env'
 }
 wf_plan_stage() {
+    "$@" </dev/null
+}
+wf_plan_tools() {
     :
 }
 wf_plan_literals() {
     :
 }
 wf_plan_captures() {
-cat <<'WF_DATA'
+"$@" <<'WF_DATA'
 stdout	out	1	1	-	-
 stderr	err	1	1	-	-
 WF_DATA
@@ -57,7 +60,7 @@ WF_EXIT_COLLECT=84
 WF_EXIT_INTERNAL=85
 WF_EXIT_TERMINATED=86
 
-WF_TAB=$(printf '\t')
+WF_TAB='	'
 WF_PHASE=setup
 WF_STATUS=
 WF_MESSAGE=
@@ -67,6 +70,7 @@ WF_PARTIAL=false
 WF_OUTCOME=
 WF_CHILD=
 WF_SHA1=
+WF_REAL=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -76,6 +80,7 @@ wf_say() {
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    [ "$1" != collection_failed ] || WF_PARTIAL=true
     wf_say "error: $2"
     case $1 in
         probe_failed) exit "$WF_EXIT_PROBE" ;;
@@ -92,17 +97,25 @@ wf_have() {
     command -v "$1" >/dev/null 2>&1
 }
 
-# wf_json STRING: print STRING as a JSON string literal.
+# wf_need TOOL WHY: fail the probe unless TOOL is on PATH.
+wf_need() {
+    wf_have "$1" || wf_fail probe_failed "this image has no '$1', which is needed $2; choose an image that provides '$1'"
+}
+
+# wf_json STRING: print STRING as a JSON string literal (forks only if it needs escaping).
 wf_json() {
     case $1 in
         *[\\\"]* | *[[:cntrl:]]*)
-            printf '"%s"' "$(printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+            printf '"'
+            printf '%s' "$1" | tr '\n\r\t' '   ' | tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
+            printf '"'
             ;;
         *) printf '"%s"' "$1" ;;
     esac
 }
 
-# wf_realpath PATH: print the physical path of the existing absolute PATH (symlinks resolved).
+# wf_realpath PATH: set WF_REAL to the physical path of the existing absolute PATH (symlinks
+# resolved), without a subshell; returns 1 if it does not resolve.
 wf_realpath() {
     _rp_p=$1
     _rp_n=0
@@ -117,12 +130,15 @@ wf_realpath() {
         esac
     done
     [ -e "$_rp_p" ] || return 1
+    _rp_here=$PWD
     if [ -d "$_rp_p" ]; then
-        (cd -P -- "$_rp_p" 2>/dev/null && pwd -P)
-        return
+        cd -P -- "$_rp_p" 2>/dev/null || return 1
+        WF_REAL=$PWD
+    else
+        cd -P -- "${_rp_p%/*}/" 2>/dev/null || return 1
+        WF_REAL=${PWD%/}/${_rp_p##*/}
     fi
-    _rp_d=$(cd -P -- "${_rp_p%/*}/" 2>/dev/null && pwd -P) || return 1
-    printf '%s/%s\n' "${_rp_d%/}" "${_rp_p##*/}"
+    cd -- "$_rp_here" || return 1
 }
 
 # wf_inside PATH DIR: true if the physical PATH is DIR or lies under it (DIR physical already).
@@ -133,35 +149,14 @@ wf_inside() {
     [ "$2" = / ]
 }
 
-wf_need() {
-    # wf_need TOOL WHY
-    wf_have "$1" || wf_fail probe_failed "this image has no '$1', which is needed $2; choose an image that provides '$1'"
-}
-
 wf_probe() {
-    for _wp_t in mkdir cat rm mv; do
-        wf_need "$_wp_t" "to lay out the task's directories"
+    for _wp_t in cat mv wc; do
+        wf_need "$_wp_t" "by the wfrewrite script itself"
     done
-    if [ -s "$WF_META/stage.tsv" ]; then
-        case $WF_LINK_MODE in
-            symlink | hardlink) wf_need ln "to link inputs (link mode $WF_LINK_MODE; or set link mode 'copy')" ;;
-        esac
-        if [ "$WF_LINK_MODE" = copy ] || wf_any_writable_input; then
-            wf_need cp "to copy inputs"
-        fi
-    fi
-    wf_need wc "to measure output sizes"
-    if [ -s "$WF_META/captures.tsv" ]; then
-        while IFS=$WF_TAB read -r _wp_kind _wp_rest; do
-            case $_wp_kind in
-                directory | tree) wf_need find "to list Directory outputs" ;;
-            esac
-        done <"$WF_META/captures.tsv"
-    fi
+    wf_plan_tools
     if wf_have sha1sum; then
         WF_SHA1=sha1sum
     else
-        WF_SHA1=
         wf_say "note: no sha1sum in this image; the manifest records sizes only"
     fi
     case $WF_SHELL in
@@ -173,20 +168,21 @@ wf_probe() {
                 wf_say "note: no bash in this image; running the command under /bin/sh"
             fi
             ;;
-        bash) wf_need bash "to run this command (it was declared bash-only)"; WF_SHELL_USED=bash ;;
+        bash)
+            wf_need bash "to run this command (it was declared bash-only)"
+            WF_SHELL_USED=bash
+            ;;
         sh) WF_SHELL_USED='sh' ;;
         none) WF_SHELL_USED=none ;;
     esac
 }
 
-wf_any_writable_input() {
-    while IFS=$WF_TAB read -r _gw_kind _gw_mode _gw_rest; do
-        [ "$_gw_mode" = w ] && return 0
-    done <"$WF_META/stage.tsv"
-    return 1
+wf_stage() {
+    wf_plan_stage wf_stage_all
+    wf_plan_literals
 }
 
-wf_stage() {
+wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
         case $_ws_src in
             /*) ;;
@@ -197,12 +193,13 @@ wf_stage() {
         else
             [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
         fi
-        mkdir -p "${_ws_dst%/*}" || wf_fail staging_failed "cannot create the directory of $_ws_dst"
+        [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
+            wf_fail staging_failed "cannot create the directory of $_ws_dst"
         if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
             wf_fail staging_failed "two inputs are staged at $_ws_dst"
         fi
         _ws_how=$WF_LINK_MODE
-        [ "$_ws_mode" = w ] && _ws_how=copy
+        [ "$_ws_mode" != w ] || _ws_how=copy
         wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
         if [ "$_ws_size" != - ] && [ "$_ws_kind" = file ]; then
@@ -210,8 +207,7 @@ wf_stage() {
             [ "$((_ws_got))" = "$_ws_size" ] ||
                 wf_fail staging_failed "staged input $_ws_dst has $((_ws_got)) bytes, expected $_ws_size"
         fi
-    done <"$WF_META/stage.tsv"
-    wf_plan_literals
+    done
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink to a
@@ -220,7 +216,10 @@ wf_put() {
     case $1 in
         symlink)
             case $3 in
-                "$WF_ROOT"/*) ln -s "$(wf_relative "$3" "$4")" "$4" ;;
+                "$WF_ROOT"/*)
+                    wf_relative "$3" "$4"
+                    ln -s "$WF_REL" "$4"
+                    ;;
                 *) ln -s "$3" "$4" ;;
             esac
             ;;
@@ -238,30 +237,29 @@ wf_put() {
     esac
 }
 
-# wf_relative SRC DST: SRC as seen from the directory of DST (both under WF_ROOT).
+# wf_relative SRC DST: set WF_REL to SRC as seen from the directory of DST (both under WF_ROOT).
 wf_relative() {
-    _rl_up=
+    WF_REL=
     _rl_d=${2%/*}
     _rl_d=${_rl_d#"$WF_ROOT"}
     while [ -n "$_rl_d" ]; do
-        _rl_up=../$_rl_up
+        WF_REL=../$WF_REL
         _rl_d=${_rl_d%/*}
     done
-    printf '%s%s' "$_rl_up" "${1#"$WF_ROOT"/}"
+    WF_REL=$WF_REL${1#"$WF_ROOT"/}
 }
 
 # wf_literal PATH KIND MODE FORMAT: create a literal file (FORMAT is printf-escaped data: every
-# '%' and '\' doubled, other bytes outside printable ASCII as \ooo) or an empty directory.
+# '%' and '\' doubled, other bytes outside printable text as \ooo) or an empty directory.
 wf_literal() {
-    mkdir -p "${1%/*}" || wf_fail staging_failed "cannot create the directory of $1"
+    [ -d "${1%/*}" ] || mkdir -p "${1%/*}" || wf_fail staging_failed "cannot create the directory of $1"
     if [ "$2" = directory ]; then
         mkdir -p "$1" || wf_fail staging_failed "cannot create directory $1"
         return
     fi
     # shellcheck disable=SC2059  # the format is data escaped for printf, by design
     printf "$4" >"$1" || wf_fail staging_failed "cannot write $1"
-    [ "$3" = x ] && chmod +x "$1"
-    return 0
+    [ "$3" != x ] || chmod +x "$1"
 }
 
 wf_run() {
@@ -300,7 +298,7 @@ wf_run() {
 
 wf_code_in() {
     for _wc in $2; do
-        [ "$_wc" = "$1" ] && return 0
+        [ "$_wc" != "$1" ] || return 0
     done
     return 1
 }
@@ -312,48 +310,57 @@ wf_setenv() {
 wf_collect() {
     LC_ALL=C
     export LC_ALL
-    WF_ROOT_REAL=$(wf_realpath "$WF_ROOT") || wf_fail collection_failed "cannot resolve $WF_ROOT"
+    wf_realpath "$WF_ROOT" || wf_fail collection_failed "cannot resolve $WF_ROOT"
+    WF_ROOT_REAL=$WF_REAL
     WF_STAGE_REAL=
-    if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ]; then
-        WF_STAGE_REAL=$(wf_realpath "$WF_STAGE_DIR") || WF_STAGE_REAL=
+    if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
+        WF_STAGE_REAL=$WF_REAL
     fi
     : >"$WF_META/outputs.tsv"
+    wf_plan_captures wf_collect_all
+}
+
+wf_collect_all() {
     while IFS=$WF_TAB read -r _wc_kind _wc_name _wc_req _wc_files _wc_excl _wc_pat; do
         case $_wc_kind in
             path) wf_cap_path "$_wc_name" "$_wc_req" "$_wc_pat" ;;
             glob) wf_cap_glob "$_wc_name" "$_wc_files" "$_wc_pat" ;;
             directory) wf_cap_dir "$_wc_name" "$_wc_req" "$_wc_pat" ;;
-            tree) wf_cap_tree "$_wc_name" "$(wf_abs "$_wc_pat")" "$_wc_excl" ;;
+            tree)
+                wf_abs "$_wc_pat"
+                wf_cap_tree "$_wc_name" "$WF_ABS" "$_wc_excl"
+                ;;
             stdout) wf_record "$_wc_name" "$WF_STDOUT" ;;
             stderr) wf_record "$_wc_name" "$WF_STDERR" ;;
             cwl_output_json) wf_cap_path "$_wc_name" 0 cwl.output.json ;;
             *) wf_fail internal_error "unknown capture kind $_wc_kind" ;;
         esac
-    done <"$WF_META/captures.tsv"
+    done
 }
 
+# wf_abs PATH: set WF_ABS to PATH made absolute against the work dir.
 wf_abs() {
     case $1 in
-        /*) printf '%s' "$1" ;;
-        *) printf '%s/%s' "$WF_WORK" "$1" ;;
+        /*) WF_ABS=$1 ;;
+        *) WF_ABS=$WF_WORK/$1 ;;
     esac
 }
 
 wf_cap_path() {
-    _cp_p=$(wf_abs "$3")
-    if [ -f "$_cp_p" ]; then
-        wf_record "$1" "$_cp_p"
-    elif [ -d "$_cp_p" ]; then
-        wf_cap_tree "$1" "$_cp_p"
+    wf_abs "$3"
+    if [ -f "$WF_ABS" ]; then
+        wf_record "$1" "$WF_ABS"
+    elif [ -d "$WF_ABS" ]; then
+        wf_cap_tree "$1" "$WF_ABS"
     elif [ "$2" = 1 ] && [ "$WF_PARTIAL" = false ]; then
         wf_fail collection_failed "output '$1': '$3' was not found in the work dir $WF_WORK"
     fi
 }
 
 wf_cap_dir() {
-    _cd_p=$(wf_abs "$3")
-    if [ -d "$_cd_p" ]; then
-        wf_cap_tree "$1" "$_cd_p"
+    wf_abs "$3"
+    if [ -d "$WF_ABS" ]; then
+        wf_cap_tree "$1" "$WF_ABS"
     elif [ "$2" = 1 ] && [ "$WF_PARTIAL" = false ]; then
         wf_fail collection_failed "output '$1': directory '$3' was not found in the work dir $WF_WORK"
     fi
@@ -396,8 +403,9 @@ wf_cap_tree() {
 
 # wf_record NAME PATH: one outputs.tsv line: name, type, path (relative to the root), size, sha1.
 wf_record() {
-    _rec_real=$(wf_realpath "$2") ||
+    wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
+    _rec_real=$WF_REAL
     if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_staged_source "$_rec_real"; then
         wf_fail collection_failed "output '$1': $2 resolves to $_rec_real, outside the task's directory"
     fi
@@ -406,7 +414,7 @@ wf_record() {
         *) wf_fail collection_failed "output '$1': $2 is outside $WF_ROOT" ;;
     esac
     case $_rec_rel in
-        *"$WF_TAB"* | *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
+        *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
     esac
     if [ -d "$_rec_real" ]; then
         printf '%s\tdirectory\t%s\t-\t-\n' "$1" "$_rec_rel" >>"$WF_META/outputs.tsv"
@@ -426,29 +434,43 @@ wf_staged_source() {
     if [ -n "$WF_STAGE_REAL" ] && wf_inside "$1" "$WF_STAGE_REAL"; then
         return 0
     fi
-    [ -s "$WF_META/stage.tsv" ] || return 1
-    while IFS=$WF_TAB read -r _ss_kind _ss_mode _ss_src _ss_rest; do
-        case $_ss_src in /*) ;; *) continue ;; esac
-        _ss_real=$(wf_realpath "$_ss_src") || continue
-        wf_inside "$1" "$_ss_real" && return 0
-    done <"$WF_META/stage.tsv"
-    return 1
+    WF_FOUND=$1
+    wf_plan_stage wf_find_source
+    [ -z "$WF_FOUND" ]
+}
+
+wf_find_source() {
+    _fs_target=$WF_FOUND
+    while IFS=$WF_TAB read -r _fs_kind _fs_mode _fs_src _fs_rest; do
+        case $_fs_src in /*) ;; *) continue ;; esac
+        wf_realpath "$_fs_src" || continue
+        if wf_inside "$_fs_target" "$WF_REAL"; then
+            WF_FOUND=
+            return 0
+        fi
+    done
 }
 
 wf_manifest() {
     _wm=$WF_META/manifest.json
     {
-        printf '{\n  "manifest_version": 1,\n  "task": %s,\n' "$(wf_json "$WF_TASK")"
-        printf '  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
+        printf '{\n  "manifest_version": 1,\n  "task": '
+        wf_json "$WF_TASK"
+        printf ',\n  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
         printf '  "rc": %s,\n  "shell": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}"
-        printf '  "partial": %s,\n  "message": %s,\n  "files": [' "$WF_PARTIAL" "$(wf_json "$WF_MESSAGE")"
+        printf '  "partial": %s,\n  "message": ' "$WF_PARTIAL"
+        wf_json "$WF_MESSAGE"
+        printf ',\n  "files": ['
         _wm_sep=
         if [ -f "$WF_META/outputs.tsv" ]; then
             while IFS=$WF_TAB read -r _wm_out _wm_type _wm_path _wm_size _wm_sum; do
-                [ "$_wm_size" = - ] && _wm_size=null
+                [ "$_wm_size" != - ] || _wm_size=null
                 if [ "$_wm_sum" = - ]; then _wm_sum=null; else _wm_sum="\"$_wm_sum\""; fi
-                printf '%s\n    {"output": %s, "type": "%s", "path": %s, "size": %s, "sha1": %s}' \
-                    "$_wm_sep" "$(wf_json "$_wm_out")" "$_wm_type" "$(wf_json "$_wm_path")" "$_wm_size" "$_wm_sum"
+                printf '%s\n    {"output": ' "$_wm_sep"
+                wf_json "$_wm_out"
+                printf ', "type": "%s", "path": ' "$_wm_type"
+                wf_json "$_wm_path"
+                printf ', "size": %s, "sha1": %s}' "$_wm_size" "$_wm_sum"
                 _wm_sep=,
             done <"$WF_META/outputs.tsv"
         fi
@@ -498,20 +520,18 @@ wf_main() {
     trap 'wf_on_signal INT' INT
     trap 'wf_on_signal HUP' HUP
     umask 022
-    wf_have mkdir || wf_fail probe_failed "this image has no 'mkdir'; choose an image with POSIX utilities"
+    wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
-    rm -f "$WF_META/manifest.json" "$WF_META/rc"
+    [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP
     export HOME TMPDIR
-    wf_plan_stage >"$WF_META/stage.tsv"
-    wf_plan_captures >"$WF_META/captures.tsv"
-    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
     : >"$WF_STDOUT"
     : >"$WF_STDERR"
     WF_PHASE=probe
     wf_probe
+    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
     WF_PHASE=stage
     wf_stage
     WF_PHASE=run
