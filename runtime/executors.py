@@ -22,10 +22,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wfrewrite.compiler.check import check
-from wfrewrite.compiler.diagnostics import TaskFailed, WfError
+from wfrewrite.compiler.diagnostics import TaskFailed, UnsupportedError, WfError
 from wfrewrite.compiler.emit import emit
-from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, set_link_mode
+from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, run_passes, set_link_mode
 from wfrewrite.compiler.plan import TaskPlan
 
 from .manifest import Manifest, read_manifest
@@ -126,8 +125,8 @@ class LocalExecutor(Executor):
         return os.path.realpath(host_root)
 
     def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
-        plan = set_link_mode(plan, self.options.link_mode or "symlink")
-        return check(plan)
+        mode = self.options.link_mode or "symlink"
+        return run_passes(plan, [lambda p: set_link_mode(p, mode)])
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         return tuple(s.source for s in plan.stage if s.source.startswith("/"))
@@ -174,15 +173,34 @@ class ContainerExecutor(Executor):
         return CONTAINER_ROOT
 
     def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
-        plan = bind_default_image(plan, self.options.default_image)
-        if plan.image_alternatives:
-            plan = plan.replace(image=self.pick_image(plan), image_alternatives=())
-        plan = set_link_mode(plan, self.options.link_mode or "symlink")
-        plan, moves = bind_stage_dir(plan, os.path.join(CONTAINER_ROOT, "stage"))
-        stage = os.path.join(host_root, "stage")
+        if plan.resources.gpu:
+            raise UnsupportedError(
+                "GPUs", plan.source, f"the {self.name} executor passes no GPU to containers"
+            )
+        moves: list[tuple[str, str]] = []
+
+        def stage_dir(p: TaskPlan) -> TaskPlan:
+            p, found = bind_stage_dir(p, os.path.join(CONTAINER_ROOT, "stage"))
+            moves.extend(found)
+            return p
+
+        mode = self.options.link_mode or "symlink"
+        plan = run_passes(
+            plan,
+            [
+                lambda p: bind_default_image(p, self.options.default_image),
+                lambda p: (
+                    p.replace(image=self.pick_image(p), image_alternatives=())
+                    if p.image_alternatives
+                    else p
+                ),
+                lambda p: set_link_mode(p, mode),
+                stage_dir,
+            ],
+        )
         for source, name in moves:
-            _materialize(source, os.path.join(stage, name))
-        return check(plan)
+            _materialize(source, os.path.join(host_root, "stage", name))
+        return plan
 
     def pick_image(self, plan: TaskPlan) -> str:
         """The first candidate image this engine has locally (or the first, to fail clearly)."""
