@@ -35,6 +35,7 @@ demo: setup
 testbed:
 	@if [ "$$(id -u)" = 0 ] && [ -d $(TESTBED) ]; then \
 	  bash $(TESTBED)/podman-setup.sh setup >/dev/null && bash $(TESTBED)/build-images.sh >/dev/null; \
+	  bash $(TESTBED)/slurm-setup.sh start >/dev/null; \
 	  command -v busybox >/dev/null || { apt-get install -y -q busybox-static >/dev/null; }; \
 	else echo "testbed: not root or no $(TESTBED): podman tests will skip"; fi
 

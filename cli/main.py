@@ -71,6 +71,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--user", help="container: run as this uid[:gid]")
     r.add_argument("--network", help="container: network mode")
     r.add_argument(
+        "--slurm-container",
+        choices=("podman", "docker", "none"),
+        default="podman",
+        help="slurm: run each job's task with this engine, or with none (the node's sh)",
+    )
+    r.add_argument(
         "--resources",
         choices=("deny", "clamp"),
         default="deny",
@@ -173,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "read_only": "true" if args.read_only else "false",
             "user": args.user or "",
             "network": args.network or "",
+            "slurm_container": args.slurm_container,
             "unsupported": args.unsupported,
             "resources": args.resources,
         },

@@ -31,7 +31,7 @@ from .manifest import Manifest, read_manifest
 
 CONTAINER_ROOT = "/mnt/wfr"
 DEFAULT_IMAGE = "ubuntu:22.04"
-EXECUTORS = ("auto", "local", "podman", "docker")
+EXECUTORS = ("auto", "local", "podman", "docker", "slurm")
 
 log = logging.getLogger("wfrewrite.executor")
 
@@ -51,6 +51,7 @@ class Options:
     user: str | None = None  # container: --user
     network: str | None = None  # container: --network (None: the engine's default)
     extra_args: list[str] = field(default_factory=list)
+    slurm_container: str = "podman"  # slurm: what the job runs the task with (podman, docker, none)
 
 
 def host_meta(host_root: str) -> str:
@@ -366,6 +367,10 @@ def select(name: str, options: Options | None = None) -> Executor:
         log.info("executor: %s (auto)", name)
     if name == "local":
         return LocalExecutor(options)
+    if name == "slurm":
+        from .slurm import SlurmExecutor
+
+        return SlurmExecutor(options)
     if name in ("podman", "docker"):
         if not shutil.which(name):
             raise WfError(f"executor {name}: '{name}' is not on PATH")

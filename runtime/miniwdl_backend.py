@@ -50,6 +50,7 @@ def executor_for(cfg: Any) -> executors.Executor:
         read_only=opt("read_only", "false").lower() == "true",
         user=opt("user") or None,
         network=opt("network") or None,
+        slurm_container=opt("slurm_container", "podman"),
     )
     key = (
         opt("executor", "auto"),
@@ -58,6 +59,7 @@ def executor_for(cfg: Any) -> executors.Executor:
         options.read_only,
         options.user,
         options.network,
+        options.slurm_container,
     )
     if key not in _executor_cache:
         _executor_cache[key] = executors.select(key[0], options)
