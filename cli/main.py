@@ -53,6 +53,27 @@ def parser() -> argparse.ArgumentParser:
         default="/mnt/wfr",
         help="the task's directory where the script will run (default /mnt/wfr)",
     )
+    c.add_argument(
+        "--emit",
+        choices=("script", "tes", "k8s"),
+        default="script",
+        help="also write a platform spec: DIR/tes-task.json or DIR/k8s-job.json",
+    )
+    c.add_argument(
+        "--outputs-url",
+        help="tes: where the TES server puts the outputs (default file://DIR/outputs/)",
+    )
+    c.add_argument(
+        "--tes-split",
+        action="store_true",
+        help="tes: prologue, command and epilogue as three executors in a row",
+    )
+    c.add_argument(
+        "--tes-server", metavar="URL", help="tes: also submit the task to this TES server"
+    )
+    c.add_argument(
+        "--k8s-pvc", metavar="CLAIM", help="k8s: the task's area is this PersistentVolumeClaim"
+    )
 
     r = sub.add_parser(
         "run", help="compile, execute and collect a task (or a workflow, via miniwdl)"
@@ -131,8 +152,29 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not isinstance(tgt, Tree.Task):
         raise WfError(f"{tgt.name} is a workflow; compile takes a task (use --task NAME)")
     plan = check(wdl.compile_task(tgt, inputs, root=args.root, unsupported=_unsupported(args)))
-    _write_atomically(args.output, {"plan.json": plan.dumps(), "script.sh": emit(plan)})
-    print(os.path.join(args.output, "script.sh"))
+    files: dict[str, str] = {}
+    if args.emit == "tes":
+        from wfrewrite.compiler import platforms
+
+        plan = check(platforms.to_platform(plan))
+        url = (
+            args.outputs_url
+            or "file://" + os.path.join(os.path.abspath(args.output), "outputs") + "/"
+        )
+        task = platforms.tes_task(plan, url, split=args.tes_split)
+        files["tes-task.json"] = platforms.tes_json(task)
+    elif args.emit == "k8s":
+        from wfrewrite.compiler import platforms
+
+        plan = check(platforms.to_platform(plan))
+        files["k8s-job.json"] = platforms.k8s_json(platforms.k8s_job(plan, pvc=args.k8s_pvc))
+    files = {"plan.json": plan.dumps(), "script.sh": emit(plan), **files}
+    _write_atomically(args.output, files)
+    for name in files:
+        if name != "plan.json":
+            print(os.path.join(args.output, name))
+    if args.emit == "tes" and args.tes_server:
+        print(f"submitted: {platforms.submit_tes(task, args.tes_server)}")
     return 0
 
 

@@ -29,8 +29,10 @@ from importlib import resources
 
 from .plan import Capture, TaskPlan
 
-# Runtime files in the order they are inlined after the data section.
-RUNTIME_FILES = ("lib.sh", "probe.sh", "stage.sh", "run.sh", "collect.sh", "main.sh")
+# Runtime files in the order they are inlined after the data section; "{stage}" is the staging
+# phase of the plan's transport.
+RUNTIME_FILES = ("lib.sh", "probe.sh", "{stage}", "run.sh", "collect.sh", "main.sh")
+STAGE_FILES = {"mounted": "stage.sh", "platform": "stage_platform.sh"}
 
 _cache: dict[str, str] = {}
 
@@ -152,7 +154,7 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
     """The utilities beyond the script's own (cat, mv, wc, mkdir) that this plan needs, and why:
     the probe checks them before any work is done."""
     need: dict[str, str] = {}
-    if plan.stage:
+    if plan.stage and plan.transport == "mounted":
         if plan.link_mode in ("symlink", "hardlink"):
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
@@ -231,6 +233,7 @@ def data_section(plan: TaskPlan) -> str:
 def emit(plan: TaskPlan) -> str:
     """Render the script for ``plan`` (which should have passed ``check``)."""
     parts = [runtime_source("header.sh"), data_section(plan)]
-    parts += [runtime_source(name) for name in RUNTIME_FILES]
+    stage = STAGE_FILES[plan.transport]
+    parts += [runtime_source(name.format(stage=stage)) for name in RUNTIME_FILES]
     parts.append('wf_main "$@"\n')
     return "\n".join(parts)

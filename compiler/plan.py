@@ -47,12 +47,12 @@ PLAN_VERSION = 1
 Lang = Literal["wdl", "cwl"]
 Kind = Literal["file", "directory"]
 LinkMode = Literal["symlink", "hardlink", "copy"]
-Transport = Literal["mounted"]
+Transport = Literal["mounted", "platform"]
 Shell = Literal["bash_or_sh", "bash", "sh", "none"]
 CaptureKind = Literal["path", "glob", "directory", "stdout", "stderr", "tree", "cwl_output_json"]
 
 LINK_MODES: tuple[str, ...] = ("symlink", "hardlink", "copy")
-TRANSPORTS: tuple[str, ...] = ("mounted",)
+TRANSPORTS: tuple[str, ...] = ("mounted", "platform")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

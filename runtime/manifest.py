@@ -47,6 +47,7 @@ class Manifest:
     rc: int | None
     shell: str
     partial: bool
+    mode: str  # "all", or "epilogue" when another container ran the command (rc then unknown)
     message: str
     files: tuple[ManifestFile, ...] = field(default_factory=tuple)
 
@@ -89,6 +90,7 @@ def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ())
         exit_code=int(data["exit_code"]),
         rc=data["rc"],
         shell=data["shell"],
+        mode=data.get("mode", "all"),
         partial=bool(data["partial"]),
         message=data["message"],
         files=files,
