@@ -34,7 +34,7 @@ import posixpath
 import re
 from typing import Any
 
-from .emit import emit
+from .emit import emit, runtime_source
 from .plan import TaskPlan
 
 HELPER_IMAGE = "busybox:latest"
@@ -128,10 +128,18 @@ def tes_task(
         executors = [tes.Executor(image=image, command=["/bin/sh", "-c", script, "wfrewrite"])]
     else:
         cmd = plan.command
+        command_file = posixpath.join(plan.layout.meta, "command")
         argv = (
             list(cmd.argv)
             if cmd.shell == "none"
-            else ["bash" if cmd.shell == "bash" else "/bin/sh", "-c", cmd.script]
+            else [
+                "/bin/sh",
+                "-c",
+                runtime_source("exec_command.sh"),
+                "wfrewrite",
+                command_file,
+                cmd.shell,
+            ]
         )
         executors = [
             tes.Executor(

@@ -48,7 +48,7 @@ def test_tes_task_validates_against_the_openapi_schema(tmp_path: Path, split: bo
     assert paths["/mnt/wfr/work/books.counts.tsv"]["url"] == "s3://bucket/run1/work/books.counts.tsv"
     assert "/mnt/wfr/wfrewrite/manifest.json" in paths
     assert task["resources"] == {"cpu_cores": 1, "ram_gb": 0.268}
-    assert [i["path"] for i in task["inputs"]][0] == "/mnt/wfr/work/_miniwdl_inputs/0/alice.txt"
+    assert next(i["path"] for i in task["inputs"]) == "/mnt/wfr/work/_miniwdl_inputs/0/alice.txt"
     assert task["volumes"] == ["/mnt/wfr"]
 
 
