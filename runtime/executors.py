@@ -321,6 +321,7 @@ def _materialize(source: str, dest: str) -> None:
 
 
 def _link_or_copy(source: str, dest: str) -> None:
+    source = os.path.realpath(source)  # link(2) would link a symlink itself, not its target
     try:
         os.link(source, dest)
     except OSError:

@@ -28,9 +28,21 @@ def tes_validator() -> Any:
     return OAS30Validator(schema)
 
 
-def compile_tes(tmp: Path, *extra: str, source: Path | None = None, inputs: str | None = None) -> dict[str, Any]:
+def compile_tes(
+    tmp: Path, *extra: str, source: Path | None = None, inputs: str | None = None
+) -> dict[str, Any]:
     src = source or EXAMPLES / "wordcount.wdl"
-    argv = ["compile", str(src), "-o", str(tmp / "out"), "--emit", "tes", "--outputs-url", "s3://bucket/run1/", *extra]
+    argv = [
+        "compile",
+        str(src),
+        "-o",
+        str(tmp / "out"),
+        "--emit",
+        "tes",
+        "--outputs-url",
+        "s3://bucket/run1/",
+        *extra,
+    ]
     if inputs is not None or source is None:
         argv += ["-i", inputs or "examples/wordcount.inputs.json"]
     r = wfrewrite(*argv, cwd=ROOT)
@@ -45,7 +57,9 @@ def test_tes_task_validates_against_the_openapi_schema(tmp_path: Path, split: bo
     assert not errors, errors[0]
     assert len(task["executors"]) == (3 if split else 1)
     paths = {o["path"]: o for o in task["outputs"]}
-    assert paths["/mnt/wfr/work/books.counts.tsv"]["url"] == "s3://bucket/run1/work/books.counts.tsv"
+    assert (
+        paths["/mnt/wfr/work/books.counts.tsv"]["url"] == "s3://bucket/run1/work/books.counts.tsv"
+    )
     assert "/mnt/wfr/wfrewrite/manifest.json" in paths
     assert task["resources"] == {"cpu_cores": 1, "ram_gb": 0.268}
     assert next(i["path"] for i in task["inputs"]) == "/mnt/wfr/work/_miniwdl_inputs/0/alice.txt"
@@ -53,10 +67,19 @@ def test_tes_task_validates_against_the_openapi_schema(tmp_path: Path, split: bo
 
 
 def test_glob_outputs_use_wildcards_with_a_prefix(tmp_path: Path) -> None:
-    task = compile_tes(tmp_path, source=EXAMPLES / "split_dir.wdl", inputs='{"split_dir.text": "examples/data/alice.txt"}')
+    task = compile_tes(
+        tmp_path,
+        source=EXAMPLES / "split_dir.wdl",
+        inputs='{"split_dir.text": "examples/data/alice.txt"}',
+    )
     glob = next(o for o in task["outputs"] if "*" in o["path"])
-    assert glob == {"name": "parts", "path": "/mnt/wfr/work/chunks/*.txt", "path_prefix": "/mnt/wfr/work/chunks/",
-                    "url": "s3://bucket/run1/work/chunks/", "type": "FILE"}
+    assert glob == {
+        "name": "parts",
+        "path": "/mnt/wfr/work/chunks/*.txt",
+        "path_prefix": "/mnt/wfr/work/chunks/",
+        "url": "s3://bucket/run1/work/chunks/",
+        "type": "FILE",
+    }
     assert not list(tes_validator().iter_errors(task))
 
 
@@ -87,8 +110,19 @@ def test_submittable_with_py_tes(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        r = wfrewrite("compile", "examples/wordcount.wdl", "-i", "examples/wordcount.inputs.json", "-o",
-                      str(tmp_path / "o"), "--emit", "tes", "--tes-server", url, cwd=ROOT)
+        r = wfrewrite(
+            "compile",
+            "examples/wordcount.wdl",
+            "-i",
+            "examples/wordcount.inputs.json",
+            "-o",
+            str(tmp_path / "o"),
+            "--emit",
+            "tes",
+            "--tes-server",
+            url,
+            cwd=ROOT,
+        )
         assert r.rc == 0, r.stderr
         assert "submitted: task-0001" in r.stdout
         assert _FakeTes.received[-1]["name"] == "wordcount"
@@ -105,7 +139,16 @@ def _stage_like_a_platform(task: dict[str, Any], volume: Path) -> None:
 
 
 def _run_executor(ex: dict[str, Any], volume: Path) -> int:
-    argv = ["podman", "run", "--rm", "--read-only", "-v", f"{volume}:/mnt/wfr", "--entrypoint", ex["command"][0]]
+    argv = [
+        "podman",
+        "run",
+        "--rm",
+        "--read-only",
+        "-v",
+        f"{volume}:/mnt/wfr",
+        "--entrypoint",
+        ex["command"][0],
+    ]
     if ex.get("workdir"):
         argv += ["-w", ex["workdir"]]
     for k, v in (ex.get("env") or {}).items():
@@ -116,9 +159,14 @@ def _run_executor(ex: dict[str, Any], volume: Path) -> int:
             host = volume / Path(ex[name]).relative_to("/mnt/wfr")
             streams[name] = open(host, "rb" if name == "stdin" else "wb")  # noqa: SIM115
     try:
-        p = subprocess.run([*argv, ex["image"], *ex["command"][1:]], check=False, timeout=120,
-                           stdin=streams.get("stdin", subprocess.DEVNULL),
-                           stdout=streams.get("stdout"), stderr=streams.get("stderr"))
+        p = subprocess.run(
+            [*argv, ex["image"], *ex["command"][1:]],
+            check=False,
+            timeout=120,
+            stdin=streams.get("stdin", subprocess.DEVNULL),
+            stdout=streams.get("stdout"),
+            stderr=streams.get("stderr"),
+        )
     finally:
         for f in streams.values():
             f.close()
@@ -157,8 +205,17 @@ def test_missing_platform_input_fails_before_the_command(tmp_path: Path, podman:
 def test_k8s_job_through_the_client_models(tmp_path: Path, podman: None) -> None:
     from kubernetes import client
 
-    r = wfrewrite("compile", "examples/wordcount.wdl", "-i", "examples/wordcount.inputs.json", "-o",
-                  str(tmp_path / "o"), "--emit", "k8s", cwd=ROOT)
+    r = wfrewrite(
+        "compile",
+        "examples/wordcount.wdl",
+        "-i",
+        "examples/wordcount.inputs.json",
+        "-o",
+        str(tmp_path / "o"),
+        "--emit",
+        "k8s",
+        cwd=ROOT,
+    )
     assert r.rc == 0, r.stderr
     data = json.loads((tmp_path / "o" / "k8s-job.json").read_text())
     job = client.ApiClient()._ApiClient__deserialize(data, "V1Job")  # the client's own model check
@@ -175,8 +232,25 @@ def test_k8s_job_through_the_client_models(tmp_path: Path, podman: None) -> None
         dest = volume / Path(i["path"]).relative_to("/mnt/wfr")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(i["source"], dest)
-    p = subprocess.run(["podman", "run", "--rm", "--read-only", "-v", f"{volume}:{c.volume_mounts[0].mount_path}",
-                        "-w", c.working_dir, "--entrypoint", c.command[0], c.image, *c.command[1:]],
-                       capture_output=True, text=True, check=False, timeout=120)
+    p = subprocess.run(
+        [
+            "podman",
+            "run",
+            "--rm",
+            "--read-only",
+            "-v",
+            f"{volume}:{c.volume_mounts[0].mount_path}",
+            "-w",
+            c.working_dir,
+            "--entrypoint",
+            c.command[0],
+            c.image,
+            *c.command[1:],
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads((volume / "wfrewrite" / "manifest.json").read_text())["status"] == "succeeded"
