@@ -19,6 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	@# An editable install hides top-level modules from pkgutil, where Toil looks for plugins:
+	@# put plugins/ on the path as a wheel install would put the module in site-packages.
+	$(PY) -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'wfrewrite-plugins.pth'), 'w').write(os.path.abspath('plugins') + '\\n')"
 	touch $@
 
 demo: setup
@@ -49,8 +52,8 @@ goldens: setup
 	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_golden.py
 
 check: setup
-	$(BIN)/ruff check compiler runtime cli tests bench
-	$(BIN)/ruff format --check compiler runtime cli tests bench
+	$(BIN)/ruff check compiler runtime cli tests bench plugins
+	$(BIN)/ruff format --check compiler runtime cli tests bench plugins
 	$(PY) tests/typecheck.py
 	$(BIN)/shellcheck -s sh runtime/sh/*.sh
 

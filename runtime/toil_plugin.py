@@ -1,0 +1,195 @@
+"""Toil, `--no-appliance`: each WDL task runs in its declared image through a wfrewrite executor.
+
+    $ toil-wdl-runner wf.wdl inputs.json --no-appliance [--wfrewrite-executor podman] \\
+          [--batchSystem slurm] --jobStore ./js --outputDirectory out
+
+Toil's leader, job store, scheduling and retries stay as they are. What changes is inside each
+worker process, at the moment Toil's WDL task job would start a container: instead of miniwdl's
+Docker-swarm or Singularity backend (and Toil's resource monitor injected into the command), the
+task becomes a wfrewrite plan and script and runs through a wfrewrite executor (podman by default,
+or docker, local, slurm), so no Toil code enters the task's container.
+
+How it gets there, with Toil's public plugin points:
+1. The top-level module ``toil_batch_system_wfrewrite`` (found by Toil's plugin discovery)
+   registers the batch system ``wfrewrite`` (Toil's single-machine batch system under another
+   name); Toil calls ``add_options`` on every registered batch system, which is where
+   ``--no-appliance`` and ``--wfrewrite-executor`` come from.
+2. Given ``--no-appliance``, every batch system's ``getWorkerContexts()`` also returns a
+   ``WorkerContext`` (picklable), which Toil runs around every job in every worker process.
+3. ``WorkerContext.__enter__`` points ``toil.wdl.wdltoil``'s two container classes at
+   ``WfrewriteFactory``: calling it builds a ``WfrewriteContainer``, which is *not* an instance of
+   it, so Toil's backend-specific patches and injections are skipped.
+
+Steps 2 and 3 touch Toil internals; they live here only, are checked against the Toil version
+this was written for (``TOIL_VERSIONS``), and fail with a clear message on any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger("wfrewrite.toil")
+
+TOIL_VERSIONS = ("9.6.0",)
+_settings: dict[str, str] = {}
+_installed = False
+
+
+def check_toil_version() -> None:
+    from toil.version import baseVersion
+
+    if baseVersion not in TOIL_VERSIONS and not os.environ.get("WFREWRITE_ANY_TOIL"):
+        raise RuntimeError(
+            f"wfrewrite's --no-appliance hook supports Toil {', '.join(TOIL_VERSIONS)}, found {baseVersion} "
+            "(set WFREWRITE_ANY_TOIL=1 to try anyway)"
+        )
+
+
+class _Setting(argparse.Action):
+    """Records a wfrewrite option at parse time and, for --no-appliance, installs the hook."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        value = True if self.nargs == 0 else values
+        setattr(namespace, self.dest, value)
+        _settings[self.dest] = str(value)
+        if self.dest == "no_appliance":
+            install_leader_hook()
+
+
+def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--no-appliance",
+        dest="no_appliance",
+        nargs=0,
+        action=_Setting,
+        default=False,
+        help="wfrewrite: run each WDL task / CWL tool in its own image through a wfrewrite "
+        "executor; no Toil code enters the task's container",
+    )
+    parser.add_argument(
+        "--wfrewrite-executor",
+        dest="wfrewrite_executor",
+        action=_Setting,
+        default=None,
+        choices=("auto", "local", "podman", "docker", "slurm"),
+        help="wfrewrite: the executor for tasks under --no-appliance (default auto)",
+    )
+    parser.add_argument(
+        "--wfrewrite-default-image",
+        dest="wfrewrite_default_image",
+        action=_Setting,
+        default=None,
+        help="wfrewrite: the image for tasks that declare none (default ubuntu:22.04)",
+    )
+
+
+def install_leader_hook() -> None:
+    """Make every batch system hand a WorkerContext to its workers."""
+    global _installed
+    if _installed:
+        return
+    check_toil_version()
+    from toil.batchSystems.abstractBatchSystem import AbstractBatchSystem
+
+    original = AbstractBatchSystem.getWorkerContexts
+
+    def getWorkerContexts(self: Any) -> list[Any]:
+        return [*original(self), WorkerContext(dict(_settings))]
+
+    AbstractBatchSystem.getWorkerContexts = getWorkerContexts  # type: ignore[method-assign]
+    _installed = True
+
+
+class WfrewriteFactory:
+    """Stands in for Toil's container classes: calling it makes a WfrewriteContainer."""
+
+    toil_initialized__ = True
+
+    def __new__(cls, cfg: Any, run_id: str, host_dir: str) -> Any:  # type: ignore[misc]
+        from .miniwdl_backend import WfrewriteContainer
+
+        return WfrewriteContainer(cfg, run_id, host_dir)
+
+    @classmethod
+    def global_init(cls, cfg: Any, logger: logging.Logger) -> None:
+        pass
+
+    @classmethod
+    def detect_resource_limits(cls, cfg: Any, logger: logging.Logger) -> dict[str, int]:
+        from wfrewrite.compiler.wdl_lower import host_limits
+
+        return host_limits()
+
+
+class WorkerContext:
+    """Entered by Toil around every job in a worker process (pickled by the leader)."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.settings = settings
+        self._saved: dict[str, Any] = {}
+        self._env: dict[str, str | None] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc]
+
+    def __enter__(self) -> WorkerContext:
+        check_toil_version()
+        import toil.wdl.wdltoil as wdltoil
+
+        for name in ("SwarmContainer", "SingularityContainer"):
+            self._saved[name] = getattr(wdltoil, name)
+            setattr(wdltoil, name, WfrewriteFactory)
+        # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
+        env = {
+            "MINIWDL__WFREWRITE__EXECUTOR": self.settings.get("wfrewrite_executor") or "auto",
+            "MINIWDL__WFREWRITE__DEFAULT_IMAGE": self.settings.get("wfrewrite_default_image") or "",
+        }
+        for key, value in env.items():
+            if value:
+                self._env[key] = os.environ.get(key)
+                os.environ[key] = value
+        log.info(
+            "wfrewrite: tasks run through the %s executor", env["MINIWDL__WFREWRITE__EXECUTOR"]
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        import toil.wdl.wdltoil as wdltoil
+
+        for name, value in self._saved.items():
+            setattr(wdltoil, name, value)
+        for key, old in self._env.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def batch_system_class() -> type:
+    """The `wfrewrite` batch system: Toil's single-machine one, plus wfrewrite's options."""
+    from toil.batchSystems.singleMachine import SingleMachineBatchSystem
+
+    class WfrewriteBatchSystem(SingleMachineBatchSystem):  # type: ignore[misc]
+        @classmethod
+        def add_options(cls, parser: Any) -> None:
+            add_options(parser)  # only ours: Toil adds single_machine's under its own name
+
+    return WfrewriteBatchSystem
