@@ -106,7 +106,7 @@ def install_leader_hook() -> None:
     def getWorkerContexts(self: Any) -> list[Any]:
         return [*original(self), WorkerContext(dict(_settings))]
 
-    AbstractBatchSystem.getWorkerContexts = getWorkerContexts  # type: ignore[method-assign]
+    AbstractBatchSystem.getWorkerContexts = getWorkerContexts
     _installed = True
 
 
@@ -115,7 +115,7 @@ class WfrewriteFactory:
 
     toil_initialized__ = True
 
-    def __new__(cls, cfg: Any, run_id: str, host_dir: str) -> Any:  # type: ignore[misc]
+    def __new__(cls, cfg: Any, run_id: str, host_dir: str) -> Any:
         from .miniwdl_backend import WfrewriteContainer
 
         return WfrewriteContainer(cfg, run_id, host_dir)
@@ -187,7 +187,7 @@ def batch_system_class() -> type:
     """The `wfrewrite` batch system: Toil's single-machine one, plus wfrewrite's options."""
     from toil.batchSystems.singleMachine import SingleMachineBatchSystem
 
-    class WfrewriteBatchSystem(SingleMachineBatchSystem):  # type: ignore[misc]
+    class WfrewriteBatchSystem(SingleMachineBatchSystem):
         @classmethod
         def add_options(cls, parser: Any) -> None:
             add_options(parser)  # only ours: Toil adds single_machine's under its own name
