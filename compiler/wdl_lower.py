@@ -30,7 +30,7 @@ from WDL._util import parse_byte_size
 from WDL.runtime.task_container import TaskContainer
 
 from .diagnostics import Level, Unsupported
-from .plan import Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskPlan
+from .plan import Capture, Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskPlan
 from .plan import Layout as PlanLayout
 from .wdl_outputs import INPUTS_DIR, captures, static_env
 
@@ -38,6 +38,7 @@ CONTAINER_ROOT = (
     "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
 )
 INLINE_MAX = 64 * 1024  # write_* results up to this size travel inside the script
+WORK_OUTPUT = "_work"  # the output name of the whole-work-dir capture when the task is unknown
 
 # Runtime keys wfrewrite honours (after miniwdl's 1.2 renames), and keys that only mean something
 # to a cloud scheduler: those are reported as warnings, never dropped silently.
@@ -251,8 +252,14 @@ class PlanningContainer(TaskContainer):
             gpu=1 if rv.get("gpu") else 0,
         )
         env = tuple(EnvVar(name=k, value=str(v)) for k, v in sorted(rv.get("env", {}).items()))
-        outputs: tuple[str, ...] = ()
-        caps: tuple[Any, ...] = ()
+        # Without the task (an engine that drives miniwdl's TaskContainer directly, e.g. Toil),
+        # the outputs are unknown before the run: the whole work dir is captured.
+        outputs: tuple[str, ...] = (WORK_OUTPUT,)
+        caps: tuple[Any, ...] = (
+            Capture(
+                output=WORK_OUTPUT, kind="tree", pattern=".", required=False, exclude=INPUTS_DIR
+            ),
+        )
         if task is not None:
             outputs = tuple(d.name for d in task.outputs)
             caps = captures(
