@@ -58,6 +58,7 @@ WF_EXIT_TERMINATED=86
 
 WF_TAB='	'
 WF_PHASE=setup
+WF_MODE=all
 WF_STATUS=
 WF_MESSAGE=
 WF_RC=
@@ -453,7 +454,7 @@ wf_manifest() {
         printf '{\n  "manifest_version": 1,\n  "task": '
         wf_json "$WF_TASK"
         printf ',\n  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
-        printf '  "rc": %s,\n  "shell": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}"
+        printf '  "rc": %s,\n  "shell": "%s",\n  "mode": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}" "$WF_MODE"
         printf '  "partial": %s,\n  "message": ' "$WF_PARTIAL"
         wf_json "$WF_MESSAGE"
         printf ',\n  "files": ['
@@ -478,6 +479,9 @@ wf_on_exit() {
     _we_rc=$?
     trap - EXIT
     set +e
+    if [ -z "$WF_STATUS" ] && [ "$WF_PHASE" = staged ]; then
+        exit 0
+    fi
     if [ -z "$WF_STATUS" ]; then
         if [ "$WF_PHASE" = finished ]; then
             WF_STATUS=${WF_OUTCOME:-succeeded}
@@ -511,6 +515,11 @@ wf_on_signal() {
 }
 
 wf_main() {
+    WF_MODE=${1:-all}
+    case $WF_MODE in
+        all | prologue | epilogue) ;;
+        *) wf_fail internal_error "unknown mode '$WF_MODE' (all, prologue or epilogue)" ;;
+    esac
     trap wf_on_exit EXIT
     trap 'wf_on_signal TERM' TERM
     trap 'wf_on_signal INT' INT
@@ -523,15 +532,24 @@ wf_main() {
     HOME=$WF_HOME
     TMPDIR=$WF_TMP
     export HOME TMPDIR
-    : >"$WF_STDOUT"
-    : >"$WF_STDERR"
     WF_PHASE=probe
     wf_probe
-    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
-    WF_PHASE=stage
-    wf_stage
-    WF_PHASE=run
-    wf_run
+    [ "$WF_MODE" != epilogue ] || WF_SHELL_USED=external
+    if [ "$WF_MODE" != epilogue ]; then
+        : >"$WF_STDOUT"
+        : >"$WF_STDERR"
+        [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
+        WF_PHASE=stage
+        wf_stage
+    fi
+    if [ "$WF_MODE" = prologue ]; then
+        WF_PHASE=staged
+        exit 0
+    fi
+    if [ "$WF_MODE" = all ]; then
+        WF_PHASE=run
+        wf_run
+    fi
     WF_PHASE=collect
     wf_collect
     WF_PHASE=finished
