@@ -259,6 +259,8 @@ class ContainerExecutor(Executor):
         name = f"wfr-{uuid.uuid4().hex[:12]}"
         argv = self.command(plan, host_root, name)
         log.debug("%s", " ".join(argv))
+        with open(os.path.join(host_meta(host_root), "container"), "w", encoding="utf-8") as f:
+            f.write(name + "\n")
         with open(log_path, "wb") as logf:
             proc = subprocess.Popen(
                 argv,

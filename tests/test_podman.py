@@ -4,6 +4,7 @@ hostile as the ones users meet. Needs podman-setup.sh and build-images.sh."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -192,3 +193,44 @@ def test_container_candidates_pick_one_that_exists(tmp_path: Path) -> None:
     assert r.rc == 0, r.stderr
     plan = json.loads((Path(r.json["dir"]) / "wfrewrite" / "plan.json").read_text())
     assert plan["image"] == "busybox:latest"
+
+
+def test_ctrl_c_removes_the_container(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from conftest import BIN
+
+    name = f"sleepy{os.getpid()}"
+    src = task(
+        tmp_path,
+        f'task {name} {{\n  command <<< echo started; sleep 300 >>>\n  runtime {{ docker: "busybox:latest" }}\n}}',
+    )
+    proc = subprocess.Popen(
+        [
+            str(BIN / "wfrewrite"),
+            "run",
+            str(src),
+            "--executor",
+            "podman",
+            "--dir",
+            str(tmp_path / "r"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    started = False
+    while time.monotonic() < deadline and not started:
+        started = any(p.read_text() == "started\n" for p in (tmp_path / "r").glob("*/stdout.txt"))
+        time.sleep(0.2)
+    assert started, "the task never started"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    name = next((tmp_path / "r").glob("*/wfrewrite/container")).read_text().strip()
+    left = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
+    )
+    assert name not in left.stdout.split(), left.stdout
