@@ -131,11 +131,8 @@ class PlanningContainer(TaskContainer):
 
     @staticmethod
     def _level(cfg: Any) -> Level:
-        level = (
-            cfg.get("wfrewrite", "unsupported", "error")
-            if cfg.has_section("wfrewrite")
-            else "error"
-        )
+        # [wfrewrite] may come from a file, overrides or MINIWDL__WFREWRITE__* variables
+        level = cfg.get("wfrewrite", "unsupported", "error")
         return level if level in ("error", "warning", "ignore") else "error"  # type: ignore[return-value]
 
     def host_work_dir(self) -> str:

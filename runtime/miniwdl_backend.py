@@ -42,7 +42,8 @@ _pending_lock = threading.Lock()
 
 def executor_for(cfg: Any) -> executors.Executor:
     def opt(key: str, default: str = "") -> str:
-        return str(cfg.get("wfrewrite", key, default)) if cfg.has_section("wfrewrite") else default
+        # [wfrewrite] may come from a file, overrides or MINIWDL__WFREWRITE__* variables
+        return str(cfg.get("wfrewrite", key, default))
 
     options = executors.Options(
         default_image=opt("default_image", executors.DEFAULT_IMAGE),

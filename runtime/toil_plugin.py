@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from types import TracebackType
 from typing import Any
 
@@ -116,9 +117,16 @@ class WfrewriteFactory:
     toil_initialized__ = True
 
     def __new__(cls, cfg: Any, run_id: str, host_dir: str) -> Any:
+        import WDL
+
         from .miniwdl_backend import WfrewriteContainer
 
-        return WfrewriteContainer(cfg, run_id, host_dir)
+        container = WfrewriteContainer(cfg, run_id, host_dir)
+        # The calling WDLTaskJob knows the task (for names, positions, capture rules).
+        task = getattr(sys._getframe(1).f_locals.get("self"), "_task", None)
+        if isinstance(task, WDL.Tree.Task):
+            container.attach(task, None)
+        return container
 
     @classmethod
     def global_init(cls, cfg: Any, logger: logging.Logger) -> None:

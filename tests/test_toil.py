@@ -111,3 +111,58 @@ def test_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WFREWRITE_ANY_TOIL", raising=False)
     with pytest.raises(RuntimeError, match=r"supports Toil 9\.6\.0, found 9\.0\.0"):
         toil_plugin.WorkerContext({}).__enter__()
+
+
+def test_cancelled_slurm_job_is_retried_by_toil(tmp_path: Path) -> None:
+    """A task's Slurm job that vanishes (scancel) becomes a task failure, which Toil retries."""
+    import time
+
+    _slurm_or_skip()
+    name = f"flaky{os.getpid()}"
+    src = tmp_path / "flaky.wdl"
+    src.write_text(
+        f"version 1.0\ntask {name} {{\n  command <<< sleep 8; echo done >>>\n"
+        "  output { String said = read_string(stdout()) }\n}\n"
+    )
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    proc = subprocess.Popen(
+        [
+            str(BIN / "toil-wdl-runner"),
+            str(src),
+            "{}",
+            "--jobStore",
+            str(tmp_path / "js"),
+            "--outputDirectory",
+            str(tmp_path / "out"),
+            "--no-appliance",
+            "--wfrewrite-executor",
+            "slurm",
+            "--retryCount",
+            "1",
+            "--logLevel",
+            "INFO",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    cancelled = False
+    while time.monotonic() < deadline and not cancelled:
+        ids = subprocess.run(
+            ["squeue", "-h", "-n", f"wfr-{name}", "-o", "%i"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        if ids:
+            subprocess.run(["scancel", *ids], check=True)
+            cancelled = True
+        time.sleep(0.2)
+    out, err = proc.communicate(timeout=600)
+    assert cancelled, "the task's Slurm job never appeared"
+    assert proc.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])[f"{name}.said"] == "done"
+    assert "Slurm job" in err and "CANCELLED" in err
