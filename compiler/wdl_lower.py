@@ -132,8 +132,8 @@ class PlanningContainer(TaskContainer):
     @staticmethod
     def _level(cfg: Any) -> Level:
         # [wfrewrite] may come from a file, overrides or MINIWDL__WFREWRITE__* variables
-        level = cfg.get("wfrewrite", "unsupported", "error")
-        return level if level in ("error", "warning", "ignore") else "error"  # type: ignore[return-value]
+        level = str(cfg.get("wfrewrite", "unsupported", "error"))
+        return "warning" if level == "warning" else "ignore" if level == "ignore" else "error"
 
     def host_work_dir(self) -> str:
         return os.path.join(self.host_dir, "work")
