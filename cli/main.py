@@ -230,6 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("wfrewrite.miniwdl"), [args.cfg] if args.cfg else None
     )
     cfg.override(overrides)
+    wdl.cache_plugin_lookups()
     try:
         if isinstance(tgt, Tree.Task):
             run_dir, outputs = WDL.runtime.run_local_task(cfg, tgt, inputs, run_dir=args.dir)

@@ -177,7 +177,33 @@ def check_hints_section(task: Tree.Task, unsupported: Unsupported) -> None:
 MINIWDL_OVERRIDES: dict[str, dict[str, Any]] = {
     "scheduler": {"container_backend": "wfrewrite"},
     "task_runtime": {"defaults": {}},
+    # wfrewrite is the only container backend `wfrewrite run` uses: don't import the others
+    # (miniwdl loads every enabled one; its Docker backend alone costs ~0.1 s of imports).
+    "plugins": {"disable_patterns": ["miniwdl_task_omnibus_example:*", "WDL.runtime.backend.*"]},
 }
+
+
+def cache_plugin_lookups() -> None:
+    """miniwdl looks its plugins up in the installed packages' entry points for every task
+    (~7 ms each with Toil's dependencies installed); within one `wfrewrite run` the answer never
+    changes, so keep it. Only for the miniwdl versions this release supports."""
+    if not importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+        return
+    from WDL.runtime import config as cfg_module
+
+    original = cfg_module.load_all_plugins
+    if getattr(original, "_wfrewrite_cached", False):
+        return
+    cache: dict[tuple[str, str, str], list[Any]] = {}
+
+    def load_all_plugins(cfg: Any, group: str) -> Any:
+        key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
+        if key not in cache:
+            cache[key] = list(original(cfg, group))
+        return iter(cache[key])
+
+    load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]
+    cfg_module.load_all_plugins = load_all_plugins
 
 
 def miniwdl_config(
