@@ -131,6 +131,13 @@ def calls(fn: str, rows: list[list[str]]) -> str:
     return f"# shellcheck disable=SC2016  # '$' in quoted data is data\n{fn}() {{\n{body}}}\n"
 
 
+def _word(value: str) -> str:
+    """A value quoted by ``q``, in quotes even when it needs none (``WF_SHELL='sh'``: a bare
+    command name on the right of an assignment reads like a mistake to shellcheck)."""
+    quoted = q(value)
+    return f"'{quoted}'" if quoted == value else quoted
+
+
 def _codes(codes: tuple[int, ...] | None) -> str:
     return "*" if codes is None else " ".join(str(c) for c in codes)
 
@@ -197,7 +204,7 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_TIME_LIMIT", _time_limit(plan)),
     ]
     out = ["# ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----\n"]
-    out += [f"{k}={q(v)}\n" for k, v in variables]
+    out += [f"{k}={_word(v)}\n" for k, v in variables]
     out.append(calls("wf_plan_env", [["wf_setenv", e.name, e.value] for e in plan.env]))
     stage_rows = [
         "\t".join(

@@ -4,20 +4,20 @@
 set -eu
 
 # ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----
-WF_TASK=placeholders
-WF_ROOT=/mnt/wfr
-WF_WORK=/mnt/wfr/work
-WF_TMP=/mnt/wfr/tmp
-WF_HOME=/mnt/wfr/home
-WF_META=/mnt/wfr/wfrewrite
+WF_TASK='placeholders'
+WF_ROOT='/mnt/wfr'
+WF_WORK='/mnt/wfr/work'
+WF_TMP='/mnt/wfr/tmp'
+WF_HOME='/mnt/wfr/home'
+WF_META='/mnt/wfr/wfrewrite'
 WF_STAGE_DIR=''
 WF_WORK_ALIAS=''
-WF_LINK_MODE=symlink
-WF_SHELL=bash_or_sh
+WF_LINK_MODE='symlink'
+WF_SHELL='bash_or_sh'
 WF_STDIN=''
-WF_STDOUT=/mnt/wfr/stdout.txt
-WF_STDERR=/mnt/wfr/stderr.txt
-WF_SUCCESS_CODES=0
+WF_STDOUT='/mnt/wfr/stdout.txt'
+WF_STDERR='/mnt/wfr/stderr.txt'
+WF_SUCCESS_CODES='0'
 WF_TEMPFAIL_CODES=''
 WF_PERMFAIL_CODES=''
 WF_TIME_LIMIT=''
