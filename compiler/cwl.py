@@ -209,7 +209,13 @@ _LOC = re.compile(r"^(?P<file>[^\s:][^:\n]*):(?P<line>\d+):(?P<col>\d+):\s*(?P<m
 
 def salad_position(exn: BaseException) -> tuple[Pos | None, str]:
     """The most precise position and message in a schema-salad error (its deepest leaf), or the
-    first ``file:line:col:`` prefix in a cwltool message."""
+    last ``file:line:col:`` prefix in a cwltool message."""
+    pos, msg = _salad_position(exn)
+    missing = re.match(r"\[Errno 2\] No such file or directory: '(.*)'$", msg)
+    return pos, f"input file not found: {missing.group(1)}" if missing else msg
+
+
+def _salad_position(exn: BaseException) -> tuple[Pos | None, str]:
     chain: BaseException | None = exn
     while chain is not None:
         if isinstance(chain, SchemaSaladException):
@@ -217,6 +223,7 @@ def salad_position(exn: BaseException) -> tuple[Pos | None, str]:
                 leaf = path[-1]
                 if leaf.file and leaf.start:
                     uri = uri_file_path(leaf.file) if leaf.file.startswith("file:") else leaf.file
+                    uri = os.path.abspath(uri)
                     msg = " ".join(str(leaf.detailed_message or leaf.message).split())
                     parent = " ".join(path[-2].message.split()) if len(path) > 1 else ""
                     if "field" in parent and parent.endswith(" because"):
@@ -228,7 +235,7 @@ def salad_position(exn: BaseException) -> tuple[Pos | None, str]:
     if found:  # the last located line is the most precise one
         m = found[-1]
         uri = m.group("file")
-        uri = uri_file_path(uri) if uri.startswith("file:") else uri
+        uri = os.path.abspath(uri_file_path(uri) if uri.startswith("file:") else uri)
         msg = " ".join((m.group("msg") + " " + text[m.end() :]).split())
         return Pos(uri=uri, line=int(m.group("line")), column=int(m.group("col"))), msg
     return None, " ".join(text.split())
@@ -268,4 +275,4 @@ def cwl_errors(where: str, kind: type[WfError]) -> Iterator[None]:
 
 
 def _doc_pos(where: str) -> Pos | None:
-    return Pos(uri=where, line=1, column=1) if where and os.path.exists(where) else None
+    return Pos(uri=os.path.abspath(where), line=1, column=1) if where and os.path.exists(where) else None

@@ -95,7 +95,7 @@ def pos_of(node: Any, key: Any = None) -> Pos | None:
             line, col = lc.key(key) if isinstance(node, CommentedMap) else lc.item(key)
     if line is None or col is None:
         return None
-    return Pos(uri=uri.split("#")[0], line=line + 1, column=col + 1)
+    return Pos(uri=os.path.abspath(uri.split("#")[0]), line=line + 1, column=col + 1)
 
 
 class StablePathMapper(PathMapper):

@@ -24,8 +24,10 @@ from typing import Any
 from cwltool.context import RuntimeContext
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.job import relink_initialworkdir
-from cwltool.utils import bytes2str_in_dicts
+from cwltool.utils import bytes2str_in_dicts, visit_files_directories
+from schema_salad.ref_resolver import uri_file_path
 
+from wfrewrite.compiler.check import within
 from wfrewrite.compiler.cwl_lower import PlanningJob, WfRuntimeContext
 from wfrewrite.compiler.diagnostics import UnsupportedError, WfError, render
 from wfrewrite.compiler.plan import TaskPlan
@@ -111,9 +113,10 @@ class WfrewriteJob(PlanningJob):
             rc = manifest.rc if manifest.rc is not None else result.exit_code
             try:
                 outputs = bytes2str_in_dicts(self.collect_outputs(self.outdir, rc))
+                self.refuse_outside(outputs)
             except WorkflowException as exn:
                 log.error("[job %s] collecting the outputs: %s", self.name, exn)
-                status = "permanentFail"
+                outputs, status = {}, "permanentFail"
         if status == "success":
             log.info("[job %s] completed %s", self.name, status)
         else:
@@ -123,6 +126,33 @@ class WfrewriteJob(PlanningJob):
         if self.output_callback:
             with runtimeContext.workflow_eval_lock:
                 self.output_callback(outputs, status)
+
+
+    def refuse_outside(self, outputs: Any) -> None:
+        """An output in the output dir that resolves outside it (a symlink to $TMPDIR, /tmp...)
+        is not an output, unless it resolves to one of the inputs."""
+        outdir = os.path.realpath(self.outdir)
+        allowed = [outdir]
+        for mapper in (self.builder.pathmapper, self.generatemapper):
+            for _, ent in mapper.items() if mapper is not None else ():
+                if not ent.resolved.startswith("_:") and os.path.isabs(ent.resolved):
+                    allowed.append(os.path.realpath(ent.resolved))
+
+        def check(obj: Any) -> None:
+            loc = str(obj.get("location", ""))
+            if not loc.startswith("file://"):
+                return
+            path = uri_file_path(loc)
+            if not within(path, self.outdir) and not within(path, outdir):
+                return
+            real = os.path.realpath(path)
+            if not any(within(real, a) for a in allowed):
+                raise WorkflowException(
+                    f"output {obj.get('basename', path)!r} resolves to {real}, outside the "
+                    "output directory"
+                )
+
+        visit_files_directories(outputs, check)
 
 
 def plan_stderr(plan: TaskPlan, host_root: str) -> str:

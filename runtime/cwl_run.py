@@ -78,7 +78,6 @@ def run(opts: RunOptions) -> Outcome:
         # In a container, inputs are real files and directories (as cwltool's bind mounts are):
         # a tool may copy them (`cp -r`), which would copy a relative symlink as a dangling one.
         options.link_mode = "hardlink"
-    os.makedirs(opts.outdir, exist_ok=True)
     scratch = os.path.realpath(tempfile.mkdtemp(prefix="wfrewrite-cwl-"))
     try:
         rc = RunContext()
