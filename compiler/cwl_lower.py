@@ -43,6 +43,7 @@ from ruamel.yaml.comments import CommentedMap
 from schema_salad.ref_resolver import uri_file_path
 
 from .check import within
+from .cwl_errors import cwl_errors
 from .diagnostics import InputError, SourceError, Unsupported
 from .plan import (
     Capture,
@@ -55,6 +56,17 @@ from .plan import (
     StageItem,
     TaskPlan,
 )
+
+# Requirements cwltool accepts that wfrewrite cannot honour (an error in ``requirements``, a
+# warning in ``hints``). DockerRequirement is checked field by field.
+UNSUPPORTED = {
+    "InplaceUpdateRequirement": "outputs that update their inputs in place",
+    "SoftwareRequirement": "software packages are not resolved; use an image that has them",
+    "http://commonwl.org/cwltool#MPIRequirement": "MPI launchers",
+    "http://commonwl.org/cwltool#CUDARequirement": "GPUs",
+    "http://commonwl.org/cwltool#Secrets": "secret inputs would be written into the script",
+    "http://commonwl.org/cwltool#ShmSize": "the size of /dev/shm",
+}
 
 INPUTS_DIR = "inputs"  # where cwltool stages the inputs, under the root (its /var/lib/cwl)
 MIB = 1 << 20
@@ -187,13 +199,33 @@ class PlanningJob(JobBase):
 
     def plan(self, runtimeContext: RuntimeContext, unsupported: Unsupported) -> TaskPlan:
         """cwltool's job set-up (input checks, the InitialWorkDir path map), then the plan."""
-        from .cwl import check_requirements, cwl_errors
-
         check_requirements(self.wf_tool, unsupported)
         where = pos_of(self.wf_tool.tool)
         with cwl_errors(where.uri if where else "", InputError):
             self._setup(runtimeContext)
         return lower(self, unsupported)
+
+
+def check_requirements(tool: Process, unsupported: Unsupported) -> None:
+    """Report what wfrewrite cannot honour in the tool's requirements and hints, by name."""
+    for reqs, is_hint in ((tool.requirements, False), (tool.hints, True)):
+        for req in reqs:
+            cls = str(req.get("class", ""))
+            where = pos_of(req) or pos_of(tool.tool)
+            short = cls.rsplit("#", 1)[-1]
+            if cls == "DockerRequirement":
+                if not req.get("dockerPull"):
+                    fields = [k for k in req if k not in ("class", "dockerOutputDirectory")]
+                    unsupported.report(
+                        where,
+                        f"CWL DockerRequirement.{fields[0] if fields else 'dockerPull'}",
+                        "wfrewrite runs images it can pull by name (dockerPull)",
+                        hint=is_hint,
+                    )
+            elif cls == "InplaceUpdateRequirement" and not req.get("inplaceUpdate"):
+                continue
+            elif cls in UNSUPPORTED:
+                unsupported.report(where, f"CWL {short}", UNSUPPORTED[cls], hint=is_hint)
 
 
 def lower(job: PlanningJob, unsupported: Unsupported) -> TaskPlan:
@@ -202,13 +234,14 @@ def lower(job: PlanningJob, unsupported: Unsupported) -> TaskPlan:
     root = job.wf_place.root
     layout = Layout.under(root)
     where = pos_of(tool.tool)
+    docker, docker_required = _docker_req(tool)
     outdir = b.outdir.rstrip("/") or "/"
-    if outdir != layout.work:
-        if not outdir.startswith("/"):
-            unsupported.report(
-                pos_of(*_docker_req(tool)),
-                "CWL DockerRequirement.dockerOutputDirectory that is a relative path",
-            )
+    if not outdir.startswith("/"):
+        unsupported.report(
+            pos_of(docker, "dockerOutputDirectory"),
+            "CWL DockerRequirement.dockerOutputDirectory that is a relative path",
+        )
+    elif outdir != layout.work:
         layout = dataclasses.replace(layout, work_alias=outdir)
 
     def cpath(p: str) -> str:
@@ -218,7 +251,6 @@ def lower(job: PlanningJob, unsupported: Unsupported) -> TaskPlan:
             return layout.work + p[len(outdir) :]
         return p
 
-    docker, docker_required = _docker_req(tool)
     if not job.wf_place.container and docker and docker.get("dockerOutputDirectory"):
         unsupported.report(
             pos_of(docker, "dockerOutputDirectory"),

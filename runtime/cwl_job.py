@@ -127,7 +127,6 @@ class WfrewriteJob(PlanningJob):
             with runtimeContext.workflow_eval_lock:
                 self.output_callback(outputs, status)
 
-
     def refuse_outside(self, outputs: Any) -> None:
         """An output in the output dir that resolves outside it (a symlink to $TMPDIR, /tmp...)
         is not an output, unless it resolves to one of the inputs."""

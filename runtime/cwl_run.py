@@ -29,6 +29,7 @@ from schema_salad.ref_resolver import uri_file_path
 from schema_salad.utils import json_dump
 
 from wfrewrite.compiler import cwl
+from wfrewrite.compiler.cwl_errors import salad_position
 from wfrewrite.compiler.cwl_lower import Placement
 from wfrewrite.compiler.diagnostics import (
     EXIT_UNSUPPORTED,
@@ -123,7 +124,7 @@ def _as_wf_error(exn: BaseException, where: str) -> WfError:
         if isinstance(cause, WfError):
             return cause
         cause = cause.__cause__
-    pos, msg = cwl.salad_position(exn)
+    pos, msg = salad_position(exn)
     if isinstance(exn, UnsupportedRequirement):
         return UnsupportedError(msg, pos)
     if "Invalid job input record" in str(exn):
