@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any
@@ -67,27 +68,30 @@ class Job:
 
 def read_job(job_path: str | None, tool_path: str, ctx: LoadingContext) -> Job:
     """The job file as ``cwltool`` reads it (``$import``, ``$include``, relative locations,
-    ``cwltool:overrides``); no file means no inputs."""
+    ``cwltool:overrides``; ``-`` reads it from stdin); no file means no inputs."""
     from cwltool.main import load_job_order
 
-    if not os.path.exists(tool_path.split("#")[0]):
-        raise InputError(f"cannot read {tool_path.split('#')[0]}: no such file")
-    if job_path and not os.path.exists(job_path):
-        raise InputError(f"cannot read the job {job_path}: no such file")
+    _must_exist(tool_path.split("#")[0], "")
+    if job_path and job_path != "-":
+        _must_exist(job_path, "the job ")
     args = argparse.Namespace(job_order=[job_path] if job_path else [], basedir=None)
     _, tool_file_uri = resolve_tool_uri(tool_path, resolver=ctx.resolver)
     with cwl_errors(job_path or tool_path, InputError):
         order, basedir, loader = load_job_order(
-            args, io.StringIO(), None, ctx.overrides_list, tool_file_uri
+            args, sys.stdin, None, ctx.overrides_list, tool_file_uri
         )
     return Job(order=order, basedir=basedir, loader=loader)
+
+
+def _must_exist(path: str, what: str) -> None:
+    if "://" not in path and not os.path.exists(path):
+        raise InputError(f"cannot read {what}{path}: no such file")
 
 
 def load(tool_path: str, ctx: LoadingContext | None = None) -> Process:
     """Load and validate a CWL document (v1.0, v1.1, v1.2; ``$graph`` files; ``file#id``)."""
     base = tool_path.split("#")[0]
-    if not os.path.exists(base):
-        raise InputError(f"cannot read {base}: no such file")
+    _must_exist(base, "")
     with cwl_errors(base, SourceError):
         return load_tool(tool_path, ctx or loading_context())
 
