@@ -1,10 +1,14 @@
 """The ``wfrewrite`` command.
 
-    wfrewrite compile SOURCE.wdl [-i INPUTS.json] [--task NAME] -o DIR [--root /mnt/wfr]
+    wfrewrite compile SOURCE.wdl|SOURCE.cwl [-i INPUTS] [--task NAME] -o DIR [--root /mnt/wfr]
         writes DIR/script.sh and DIR/plan.json (nothing at all on error)
-    wfrewrite run SOURCE.wdl [-i INPUTS.json] [--task NAME] [--executor auto|local|podman|docker]
+    wfrewrite run SOURCE.wdl|SOURCE.cwl [-i INPUTS] [--task NAME] [--executor auto|local|podman|docker]
                   [-o OUTPUTS.json] [--dir RUN_DIR]
         compiles, executes and collects; prints {"outputs": {...}, "dir": RUN_DIR}
+
+A CWL document (``.cwl``, or a file that starts like one) goes to the CWL front end: INPUTS is its
+job object (YAML or JSON), ``--task ID`` picks ``SOURCE#ID`` in a packed file, and ``run`` moves
+the outputs into RUN_DIR (default: the current directory, as cwltool does).
 
 Errors print ``file:line:col: error: message`` (with the source line and a caret) and exit 2;
 a task that runs and fails exits 1.
@@ -16,6 +20,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 from typing import Any
@@ -28,9 +33,16 @@ log = logging.getLogger("wfrewrite")
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", metavar="SOURCE", help="a WDL document")
-    p.add_argument("-i", "--inputs", metavar="INPUTS.json", help="inputs (miniwdl's JSON forms)")
-    p.add_argument("--task", metavar="NAME", help="the task to use (default: the lone task)")
+    p.add_argument("source", metavar="SOURCE", help="a WDL or CWL document")
+    p.add_argument(
+        "-i",
+        "--inputs",
+        metavar="INPUTS",
+        help="inputs (miniwdl's JSON forms; for CWL, the job object in YAML or JSON)",
+    )
+    p.add_argument(
+        "--task", metavar="NAME", help="the task to use (default: the lone task; CWL: the #id)"
+    )
     p.add_argument(
         "--unsupported",
         choices=("error", "warning", "ignore"),
@@ -112,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        if _is_cwl(args.source):
+            from wfrewrite import cwl_cli
+
+            return cwl_cli.cmd_compile(args) if args.cmd == "compile" else cwl_cli.cmd_run(args)
         if args.cmd == "compile":
             return cmd_compile(args)
         return cmd_run(args)
@@ -120,6 +136,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wfrewrite: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_cwl(source: str) -> bool:
+    """A CWL document, by name (``tool.cwl``, ``packed.cwl#main``) or by its first lines; the
+    WDL path stays as it was for everything else."""
+    base = source.split("#")[0]
+    if base.endswith(".cwl"):
+        return True
+    if base.endswith(".wdl"):
+        return False
+    try:
+        with open(base, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith("#!/usr/bin/env cwl-runner") or bool(
+        re.search(r"^[\"']?cwlVersion[\"']?\s*:", head, re.M)
+    )
 
 
 def _setup_logging(verbose: int) -> None:
@@ -145,40 +179,46 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     from wfrewrite.compiler import wdl
     from wfrewrite.compiler.check import check
-    from wfrewrite.compiler.emit import emit
 
     doc = wdl.load(args.source)
     tgt, inputs = wdl.read_inputs(doc, args.task, args.inputs)
     if not isinstance(tgt, Tree.Task):
         raise WfError(f"{tgt.name} is a workflow; compile takes a task (use --task NAME)")
     plan = check(wdl.compile_task(tgt, inputs, root=args.root, unsupported=_unsupported(args)))
-    files: dict[str, str] = {}
-    if args.emit == "tes":
-        from wfrewrite.compiler import platforms
-
-        plan = check(platforms.to_platform(plan))
-        url = (
-            args.outputs_url
-            or "file://" + os.path.join(os.path.abspath(args.output), "outputs") + "/"
-        )
-        task = platforms.tes_task(plan, url, split=args.tes_split)
-        files["tes-task.json"] = platforms.tes_json(task)
-    elif args.emit == "k8s":
-        from wfrewrite.compiler import platforms
-
-        plan = check(platforms.to_platform(plan))
-        files["k8s-job.json"] = platforms.k8s_json(platforms.k8s_job(plan, pvc=args.k8s_pvc))
-    files = {"plan.json": plan.dumps(), "script.sh": emit(plan), **files}
-    _write_atomically(args.output, files)
-    for name in files:
-        if name != "plan.json":
-            print(os.path.join(args.output, name))
-    if args.emit == "tes" and args.tes_server:
-        print(f"submitted: {platforms.submit_tes(task, args.tes_server)}")
+    write_compiled(args, plan)
     return 0
 
 
-def _write_atomically(directory: str, files: dict[str, str]) -> None:
+def write_compiled(args: argparse.Namespace, plan: Any) -> None:
+    """DIR/plan.json and DIR/script.sh, and the platform spec --emit asks for (both front ends)."""
+    from wfrewrite.compiler.check import check
+    from wfrewrite.compiler.emit import emit
+
+    files: dict[str, str] = {}
+    task = None
+    if args.emit in ("tes", "k8s"):
+        from wfrewrite.compiler import platforms
+
+        plan = check(platforms.to_platform(plan))
+        if args.emit == "tes":
+            url = (
+                args.outputs_url
+                or "file://" + os.path.join(os.path.abspath(args.output), "outputs") + "/"
+            )
+            task = platforms.tes_task(plan, url, split=args.tes_split)
+            files["tes-task.json"] = platforms.tes_json(task)
+        else:
+            files["k8s-job.json"] = platforms.k8s_json(platforms.k8s_job(plan, pvc=args.k8s_pvc))
+    files = {"plan.json": plan.dumps(), "script.sh": emit(plan), **files}
+    write_atomically(args.output, files)
+    for name in files:
+        if name != "plan.json":
+            print(os.path.join(args.output, name))
+    if task is not None and args.tes_server:
+        print(f"submitted: {platforms.submit_tes(task, args.tes_server)}")
+
+
+def write_atomically(directory: str, files: dict[str, str]) -> None:
     os.makedirs(directory, exist_ok=True)
     tmps = []
     try:
@@ -245,7 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = {"outputs": WDL.values_to_json(outputs, namespace=tgt.name), "dir": run_dir}
     text = json.dumps(result, indent=2)
     if args.outputs:
-        _write_atomically(
+        write_atomically(
             os.path.dirname(os.path.abspath(args.outputs)),
             {os.path.basename(args.outputs): text + "\n"},
         )

@@ -6,10 +6,13 @@ Invariants:
 - container paths are absolute, normalized, free of control characters and ``..``;
 - everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``;
 - staged and literal paths are unique, and none lies inside another staged *file*;
-- captures refer to declared outputs, and their patterns stay inside the work dir;
+- captures refer to declared outputs (a ``cwl_output_json`` capture may name none), and their
+  patterns stay inside the work dir;
 - environment variable names are shell identifiers;
 - the image is a non-empty string or explicitly None ("no image declared");
-- a script command has a shell, an argv command has words and no shell.
+- a script command has a shell, an argv command has words and no shell; only an argv command
+  goes through the image's entrypoint;
+- a work alias is an absolute normalized path; a time limit is not negative.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         elif what != "layout.root" and not within(p, lay.root):
             yield f"{what} {p!r} is outside layout.root {lay.root!r}"
     if lay.stage and (msg := _path_problem("layout.stage", lay.stage)) is not None:
+        yield msg
+    if lay.work_alias and (msg := _path_problem("layout.work_alias", lay.work_alias)) is not None:
         yield msg
     if plan.image is not None and not plan.image.strip():
         yield "image is an empty string (use None for 'no image')"
@@ -121,12 +126,16 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         yield "a script command needs a shell"
     if any("\x00" in w for w in cmd.argv) or "\x00" in cmd.script:
         yield "command contains a NUL byte"
+    if cmd.entrypoint and cmd.shell != "none":
+        yield "only an argv command can go through the image's entrypoint"
+    if plan.resources.time_limit is not None and plan.resources.time_limit < 0:
+        yield "the time limit is negative"
 
     declared = set(plan.outputs)
     if len(declared) != len(plan.outputs):
         yield "an output name is declared twice"
     for cap in plan.captures:
-        if cap.output not in declared:
+        if cap.output not in declared and not (cap.kind == "cwl_output_json" and not cap.output):
             yield f"capture for {cap.output!r}, which is not a declared output"
         if cap.kind in ("path", "glob", "directory"):
             if not cap.pattern:

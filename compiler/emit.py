@@ -133,8 +133,21 @@ def calls(fn: str, rows: list[list[str]]) -> str:
     return f"# shellcheck disable=SC2016  # '$' in quoted data is data\n{fn}() {{\n{body}}}\n"
 
 
+def _word(value: str) -> str:
+    """A value quoted by ``q``, in quotes even when it needs none (``WF_SHELL='sh'``: a bare
+    command name on the right of an assignment reads like a mistake to shellcheck)."""
+    quoted = q(value)
+    return f"'{quoted}'" if quoted == value else quoted
+
+
 def _codes(codes: tuple[int, ...] | None) -> str:
     return "*" if codes is None else " ".join(str(c) for c in codes)
+
+
+def _time_limit(plan: TaskPlan) -> str:
+    """Seconds the command may run, or "" for no limit (0 means none too, as in CWL)."""
+    limit = plan.resources.time_limit
+    return str(limit) if limit else ""
 
 
 def _capture_row(c: Capture) -> str:
@@ -159,6 +172,8 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
             need["cp"] = "to copy inputs"
+    if plan.resources.time_limit:
+        need["sleep"] = f"to stop the command after its time limit ({plan.resources.time_limit} s)"
     if any(lit.executable for lit in plan.literals):
         need["chmod"] = "to make a created file executable"
     if any(
@@ -179,6 +194,7 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_HOME", lay.home),
         ("WF_META", lay.meta),
         ("WF_STAGE_DIR", lay.stage),
+        ("WF_WORK_ALIAS", lay.work_alias),
         ("WF_LINK_MODE", plan.link_mode),
         ("WF_SHELL", plan.command.shell),
         ("WF_STDIN", plan.stdin or ""),
@@ -187,9 +203,10 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_SUCCESS_CODES", _codes(plan.success_codes)),
         ("WF_TEMPFAIL_CODES", _codes(plan.temporary_fail_codes)),
         ("WF_PERMFAIL_CODES", _codes(plan.permanent_fail_codes)),
+        ("WF_TIME_LIMIT", _time_limit(plan)),
     ]
     out = ["# ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----\n"]
-    out += [f"{k}={q(v)}\n" for k, v in variables]
+    out += [f"{k}={_word(v)}\n" for k, v in variables]
     out.append(calls("wf_plan_env", [["wf_setenv", e.name, e.value] for e in plan.env]))
     stage_rows = [
         "\t".join(

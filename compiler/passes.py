@@ -1,6 +1,7 @@
 """Passes: small pure ``TaskPlan -> TaskPlan`` rewrites, each followed by the checker.
 
 plan = bind_default_image(plan, "ubuntu:22.04")   # image None -> the default
+plan = bind_entrypoint(plan, ("docker-entrypoint.sh",))  # argv through the image's ENTRYPOINT
 plan, moves = bind_stage_dir(plan, "/mnt/wfr/stage")
 # moves == [("/data/a.txt", "0/a.txt")]: the executor links each host file to
 # <host stage dir>/0/a.txt; the plan's StageItem.source becomes "0/a.txt"
@@ -28,6 +29,17 @@ def run_passes(plan: TaskPlan, passes: list[Pass]) -> TaskPlan:
 def bind_default_image(plan: TaskPlan, image: str) -> TaskPlan:
     """A task that declares no image runs in ``image``."""
     return plan if plan.image is not None else plan.replace(image=image)
+
+
+def bind_entrypoint(plan: TaskPlan, entrypoint: tuple[str, ...]) -> TaskPlan:
+    """An argv command that goes through the image's ENTRYPOINT gets it in front, as
+    ``docker run IMAGE ARGV...`` would run it (``()``: the image has none, or no image runs)."""
+    cmd = plan.command
+    if not cmd.entrypoint:
+        return plan
+    return plan.replace(
+        command=dataclasses.replace(cmd, argv=tuple(entrypoint) + cmd.argv, entrypoint=False)
+    )
 
 
 def set_link_mode(plan: TaskPlan, mode: str) -> TaskPlan:

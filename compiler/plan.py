@@ -72,7 +72,7 @@ class Resources:
     memory: int | None = None  # bytes
     disk: int | None = None  # bytes
     gpu: int = 0
-    time_limit: int | None = None  # seconds
+    time_limit: int | None = None  # seconds; the script stops the command when it is over
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +86,9 @@ class Layout:
     meta: str  # the script's own files: stage.tsv, captures.tsv, rc, manifest.json
     # Where the `mounted` transport finds staging sources; "" means sources are absolute paths.
     stage: str = ""
+    # A second container path where the executor mounts the work dir, and where the command runs
+    # (CWL ``dockerOutputDirectory``); "" means none. The script still writes under ``work``.
+    work_alias: str = ""
 
     @staticmethod
     def under(root: str, stage: str = "") -> Layout:
@@ -136,6 +139,9 @@ class Command:
     script: str = ""
     argv: tuple[str, ...] = ()
     shell: Shell = "bash_or_sh"
+    # argv only: the words go to the image's ENTRYPOINT, as with ``docker run IMAGE ARGV...``
+    # (CWL); an executor that runs the image puts the entrypoint in front (passes.bind_entrypoint).
+    entrypoint: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +176,8 @@ class TaskPlan:
     # pick the first one it has.
     image_alternatives: tuple[str, ...] = ()
     resources: Resources = field(default_factory=Resources)
+    # Network access: None is the executor's default, False none (CWL's default), True on.
+    network: bool | None = None
     layout: Layout
     transport: Transport = "mounted"
     link_mode: LinkMode = "symlink"

@@ -7,12 +7,15 @@
 
 ``local`` runs the script with the host's /bin/sh in the task's directory (no image: the embedded
 default on a machine without a container engine). ``podman``/``docker`` run the declared image
-with one bind mount (the task's directory at /mnt/wfr), its entrypoint replaced by /bin/sh, and
-cpu/memory passed as limits; nothing else of the host is visible.
+with one bind mount (the task's directory at /mnt/wfr; the work dir also at ``layout.work_alias``
+when the plan asks), its entrypoint replaced by /bin/sh (an argv command that asks for the image's
+ENTRYPOINT gets it in front), cpu/memory passed as limits and no network when the plan says
+``network: false``; nothing else of the host is visible.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -24,7 +27,13 @@ from dataclasses import dataclass, field
 
 from wfrewrite.compiler.diagnostics import TaskFailed, UnsupportedError, WfError
 from wfrewrite.compiler.emit import emit
-from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, run_passes, set_link_mode
+from wfrewrite.compiler.passes import (
+    bind_default_image,
+    bind_entrypoint,
+    bind_stage_dir,
+    run_passes,
+    set_link_mode,
+)
 from wfrewrite.compiler.plan import TaskPlan
 
 from .manifest import Manifest, read_manifest
@@ -126,8 +135,16 @@ class LocalExecutor(Executor):
         return os.path.realpath(host_root)
 
     def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
+        if plan.layout.work_alias:
+            raise UnsupportedError(
+                f"a work dir at {plan.layout.work_alias}",
+                plan.source,
+                "the local executor runs on the host; use a container executor",
+            )
         mode = self.options.link_mode or "symlink"
-        return run_passes(plan, [lambda p: set_link_mode(p, mode)])
+        return run_passes(
+            plan, [lambda p: set_link_mode(p, mode), lambda p: bind_entrypoint(p, ())]
+        )
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         return tuple(s.source for s in plan.stage if s.source.startswith("/"))
@@ -169,6 +186,7 @@ class ContainerExecutor(Executor):
         super().__init__(options)
         self.name = binary
         self.binary = shutil.which(binary) or binary
+        self._entrypoints: dict[str, tuple[str, ...]] = {}
 
     def container_root(self, host_root: str) -> str:
         return CONTAINER_ROOT
@@ -195,6 +213,11 @@ class ContainerExecutor(Executor):
                     if p.image_alternatives
                     else p
                 ),
+                lambda p: (
+                    bind_entrypoint(p, self.entrypoint(p.image or ""))
+                    if p.command.entrypoint
+                    else p
+                ),
                 lambda p: set_link_mode(p, mode),
                 stage_dir,
             ],
@@ -217,6 +240,28 @@ class ContainerExecutor(Executor):
                 return image
         return candidates[0]
 
+    def entrypoint(self, image: str) -> tuple[str, ...]:
+        """The image's ENTRYPOINT (``()`` if it has none or the engine cannot say)."""
+        if image not in self._entrypoints:
+            probe = subprocess.run(
+                [self.binary, "image", "inspect", "--format", "{{json .Config.Entrypoint}}", image],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            words: tuple[str, ...] = ()
+            if probe.returncode == 0:
+                try:
+                    found = json.loads(probe.stdout.strip() or "null")
+                except ValueError:
+                    found = None
+                if isinstance(found, list) and all(isinstance(w, str) for w in found):
+                    words = tuple(found)
+                elif isinstance(found, str) and found:
+                    words = (found,)
+            self._entrypoints[image] = words
+        return self._entrypoints[image]
+
     def command(self, plan: TaskPlan, host_root: str, name: str) -> list[str]:
         o = self.options
         args = [
@@ -231,6 +276,14 @@ class ContainerExecutor(Executor):
             f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}",
             "-w",
             CONTAINER_ROOT,
+        ]
+        if plan.layout.work_alias:
+            work = os.path.join(
+                os.path.realpath(host_root), os.path.relpath(plan.layout.work, plan.layout.root)
+            )
+            os.makedirs(work, exist_ok=True)
+            args += ["-v", f"{work}:{plan.layout.work_alias}"]
+        args += [
             "--log-driver",
             "none" if self.name == "podman" else "json-file",
         ]
@@ -244,6 +297,8 @@ class ContainerExecutor(Executor):
             args += ["--user", o.user]
         if o.network:
             args += ["--network", o.network]
+        elif plan.network is False:
+            args += ["--network", "none"]
         args += o.extra_args
         assert plan.image is not None  # prepare() bound the default image
         args += [plan.image, os.path.join(CONTAINER_ROOT, "wfrewrite", "script.sh")]

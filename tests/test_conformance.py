@@ -1,7 +1,9 @@
-"""The WDL conformance suites of ../shared/conformance through `wfrewrite run`, with the `local`
-and the `podman` executor. Each run must reach the floor in tests/conformance_floors.json.
+"""The conformance suites of ../shared/conformance, with the `local` and the `podman` executor:
+the WDL suites through `wfrewrite run`, the CWL v1.2 development subset through cwltest and
+`wfrewrite-cwl-runner`. Each run must reach the floor in tests/conformance_floors.json.
 References on this machine: miniwdl 1.16 with no container passes 47 of 51 Sprocket tests and 19
-of the spec-1.2 task examples."""
+of the spec-1.2 task examples; `cwltool --no-container --relax-path-checks` passes 118 of the 129
+CWL tests (1 failure, 10 unsupported: the tests that require Docker)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.conformance
 
 FLOORS = json.loads((ROOT / "tests" / "conformance_floors.json").read_text())
 WDL = SHARED / "conformance" / "wdl"
+CWL = SHARED / "conformance" / "cwl-v1.2"
 SUITES = {
     "sprocket": ["--sprocket-slashes", "--path-re", "^(/(tmp|mnt|root|home)/|attempts/)"],
     "spec-1.2": [],
@@ -62,4 +65,50 @@ def test_wdl_suite(suite: str, executor: str, tmp_path) -> None:  # type: ignore
     floor = FLOORS[suite][executor]
     assert passed >= floor, (
         f"{suite}/{executor}: {passed} passed, below the floor {floor}\n{p.stdout[-4000:]}"
+    )
+
+
+@pytest.mark.parametrize("executor", ["local", "podman"])
+def test_cwl_suite(executor: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tests = CWL / "conformance_tests.dev.yaml"
+    if not tests.is_file():
+        pytest.fail(f"{tests} is missing (../shared must sit beside the checkout)")
+    if executor == "podman":
+        need_podman()
+    p = subprocess.run(
+        [
+            str(BIN / "cwltest"),
+            "--test",
+            tests.name,
+            "--tool",
+            str(BIN / "wfrewrite-cwl-runner"),
+            "-j",
+            "2",
+            "--timeout",
+            "180",
+            "--junit-xml",
+            str(tmp_path / "junit.xml"),
+            "--",
+            "--executor",
+            executor,
+        ],
+        cwd=CWL,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    )
+    out = p.stdout + p.stderr
+    total = len(re.findall(r"^- id:", tests.read_text(), re.M))
+    m = re.search(r"(\d+) tests passed, (?:\d+ failures, )?\d+ unsupported features", out)
+    if m:
+        passed = int(m.group(1))
+    else:
+        assert "All tests passed" in out, out[-4000:]
+        passed = total
+    failed = re.findall(r"^Test \d+ failed: .*? (tests/\S+) ", out, re.M)
+    print(f"cwl-v1.2 with {executor}: {passed} of {total} passed; failed: {failed}")
+    floor = FLOORS["cwl-v1.2"][executor]
+    assert passed >= floor, (
+        f"cwl-v1.2/{executor}: {passed} passed, below the floor {floor}\n{out[-4000:]}"
     )

@@ -1,5 +1,6 @@
-"""Golden cases: tests/cases/<name>/ holds source.wdl, inputs.json, data, and the expected
-plan.json and script.sh. Regenerate them with `make goldens` (WFREWRITE_UPDATE_GOLDENS=1).
+"""Golden cases: tests/cases/<name>/ holds source.wdl + inputs.json (WDL) or source.cwl + job.yml
+(CWL), data, and the expected plan.json and script.sh. Regenerate them with `make goldens`
+(WFREWRITE_UPDATE_GOLDENS=1).
 
 Goldens are machine-independent: the case's own directory is written as /cases/<name> and the
 task's root is /mnt/wfr. Besides equality, every golden must round-trip (plan.json -> TaskPlan ->
@@ -25,7 +26,11 @@ from wfrewrite.compiler.emit import emit
 from wfrewrite.compiler.plan import TaskPlan
 
 CASES_DIR = ROOT / "tests" / "cases"
-CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "source.wdl").exists())
+CASES = sorted(
+    p.name
+    for p in CASES_DIR.iterdir()
+    if (p / "source.wdl").exists() or (p / "source.cwl").exists()
+)
 UPDATE = os.environ.get("WFREWRITE_UPDATE_GOLDENS") == "1"
 ROOT_IN_GOLDEN = "/mnt/wfr"
 
@@ -37,12 +42,25 @@ def placeholder(name: str) -> str:
 def compile_case(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     case = CASES_DIR / name
     monkeypatch.chdir(case)
-    doc = wdl.load("source.wdl")
-    task, inputs = wdl.read_inputs(doc, None, "inputs.json")
-    plan = check(wdl.compile_task(task, inputs, root=ROOT_IN_GOLDEN, unsupported=_warnings()))
+    if (case / "source.cwl").exists():
+        plan = check(compile_cwl_case())
+    else:
+        doc = wdl.load("source.wdl")
+        task, inputs = wdl.read_inputs(doc, None, "inputs.json")
+        plan = check(wdl.compile_task(task, inputs, root=ROOT_IN_GOLDEN, unsupported=_warnings()))
     text = plan.dumps().replace(str(case.resolve()), placeholder(name))
     golden_plan = TaskPlan.loads(text)
     return text, emit(golden_plan)
+
+
+def compile_cwl_case() -> TaskPlan:
+    from wfrewrite.compiler import cwl
+
+    ctx = cwl.loading_context()
+    job = cwl.read_job("job.yml", "source.cwl", ctx)
+    tool = cwl.load("source.cwl", ctx)
+    order = cwl.bind_job(tool, job, "source.cwl")
+    return cwl.compile_tool(tool, order, job.basedir, root=ROOT_IN_GOLDEN, unsupported=_warnings())
 
 
 def _warnings():  # type: ignore[no-untyped-def]
@@ -128,4 +146,7 @@ def test_golden_runs(name: str, shell: str, tmp_path: Path, busybox_bin: Path) -
     else:
         assert p.returncode != 0
     if shell == "busybox":
-        assert manifest["shell"] == "sh", "busybox has no bash: the command must run under sh"
+        argv = TaskPlan.loads((case / "plan.json").read_text()).command.shell == "none"
+        assert manifest["shell"] == ("none" if argv else "sh"), (
+            "busybox has no bash: the command must run under sh (an argv command under none)"
+        )

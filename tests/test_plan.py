@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from wfrewrite.compiler.check import check
 from wfrewrite.compiler.diagnostics import PlanError
-from wfrewrite.compiler.passes import bind_default_image, bind_stage_dir, run_passes, set_link_mode
+from wfrewrite.compiler.passes import (
+    bind_default_image,
+    bind_entrypoint,
+    bind_stage_dir,
+    run_passes,
+    set_link_mode,
+)
 from wfrewrite.compiler.plan import (
     PLAN_VERSION,
     Capture,
@@ -44,6 +51,16 @@ def full() -> TaskPlan:
         image="busybox:latest",
         image_alternatives=("alpine:3",),
         resources=Resources(cpu=2.0, memory=1 << 30, disk=10, gpu=1, time_limit=60),
+        network=False,
+        layout=Layout(
+            root="/mnt/wfr",
+            work="/mnt/wfr/work",
+            tmp="/mnt/wfr/tmp",
+            home="/mnt/wfr/home",
+            meta="/mnt/wfr/wfrewrite",
+            work_alias="/out",
+        ),
+        command=Command(argv=("tool", "-x"), shell="none", entrypoint=True),
         env=(EnvVar(name="A", value="x y"),),
         stage=(
             StageItem(
@@ -64,6 +81,7 @@ def full() -> TaskPlan:
         captures=(
             Capture(output="o", kind="path", pattern="o.txt"),
             Capture(output="g", kind="glob", pattern="*.txt", required=False, files_only=False),
+            Capture(output="", kind="cwl_output_json", required=False),
         ),
     )
 
@@ -124,6 +142,12 @@ def test_unknown_version_and_keys_are_refused() -> None:
         ({"image": " "}, "empty string"),
         ({"command": Command(argv=("ls",), shell="bash_or_sh")}, "shell 'none'"),
         ({"success_codes": (0, 300)}, "outside 0..255"),
+        ({"command": Command(script="ls\n", shell="sh", entrypoint=True)}, "entrypoint"),
+        (
+            {"layout": dataclasses.replace(LAY, work_alias="out")},
+            "work_alias 'out' is not absolute",
+        ),
+        ({"resources": Resources(time_limit=-1)}, "time limit is negative"),
         ({"stdout": "/tmp/out"}, "outside layout.root"),
     ],
 )
@@ -137,6 +161,17 @@ def test_default_image_pass() -> None:
     assert (
         bind_default_image(plan(image="busybox:latest"), "ubuntu:22.04").image == "busybox:latest"
     )
+
+
+def test_entrypoint_pass() -> None:
+    argv = plan(command=Command(argv=("-c", "echo moo"), shell="none", entrypoint=True))
+    bound = bind_entrypoint(argv, ("docker-entrypoint.sh",))
+    assert bound.command.argv == ("docker-entrypoint.sh", "-c", "echo moo")
+    assert not bound.command.entrypoint, "the entrypoint is bound once"
+    assert bind_entrypoint(bound, ("again",)) == bound
+    assert bind_entrypoint(argv, ()).command.argv == ("-c", "echo moo")
+    script = plan()
+    assert bind_entrypoint(script, ("docker-entrypoint.sh",)) == script
 
 
 def test_link_mode_pass() -> None:

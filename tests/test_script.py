@@ -3,6 +3,7 @@ bash: outcomes and exit codes, quoting, staging modes, capture rules and their s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from wfrewrite.compiler.plan import (
     EnvVar,
     Layout,
     LiteralFile,
+    Resources,
     StageItem,
     TaskPlan,
 )
@@ -289,6 +291,54 @@ def test_sigterm_is_recorded(shell: str, busybox_bin: Path, tmp_path: Path) -> N
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == EXIT_CODES["terminated"]
     assert manifest(plan)["status"] == "terminated"
+
+
+def test_time_limit_stops_the_command(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
+    plan = make_plan(
+        tmp_path / "task",
+        command=Command(argv=("sleep", "20"), shell="none"),
+        resources=Resources(time_limit=1),
+        success_codes=None,
+    )
+    started = time.monotonic()
+    p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert time.monotonic() - started < 10
+    assert m["status"] == "command_failed", "over the limit is a failure, whatever the codes"
+    assert p.returncode == EXIT_CODES["command_failed"]
+    assert "time limit of 1 s" in m["message"] and m["rc"] != 0
+
+
+def test_time_limit_not_reached(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
+    plan = make_plan(
+        tmp_path / "task",
+        command=Command(script="echo quick\n"),
+        resources=Resources(time_limit=30),
+    )
+    started = time.monotonic()
+    p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", p.stderr
+    assert time.monotonic() - started < 10, "the watchdog must not hold the script"
+    assert not (tmp_path / "task" / "wfrewrite" / "timed_out").exists()
+
+
+def test_command_runs_in_the_work_alias(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
+    """With a work alias the command's directory is the alias (the executor mounts the work dir
+    there; here a symlink stands in for the mount)."""
+    root = tmp_path / "task"
+    alias = tmp_path / "alias"
+    (root / "work").mkdir(parents=True)
+    alias.symlink_to(root / "work")
+    plan = make_plan(
+        root,
+        layout=dataclasses.replace(Layout.under(str(root)), work_alias=str(alias)),
+        command=Command(script="pwd > where.txt\n"),
+        outputs=("w",),
+        captures=(Capture(output="w", kind="path", pattern="where.txt"),),
+    )
+    p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", p.stderr
+    assert (root / "work" / "where.txt").read_text().strip() == str(alias)
+    assert [f["path"] for f in m["files"]] == ["work/where.txt"]
 
 
 def test_printf_format_escapes() -> None:

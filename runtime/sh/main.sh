@@ -67,6 +67,7 @@ wf_on_signal() {
     if [ -n "$WF_CHILD" ]; then
         kill -"$1" "$WF_CHILD" 2>/dev/null || :
     fi
+    wf_stop_watchdog
     wf_fail terminated "stopped by SIG$1"
 }
 
@@ -111,7 +112,7 @@ wf_main() {
     WF_PHASE=finished
     if [ -n "$WF_OUTCOME" ]; then
         WF_STATUS=$WF_OUTCOME
-        WF_MESSAGE="the command exited with $WF_RC"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
         exit 1
     fi
 }

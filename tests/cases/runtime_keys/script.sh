@@ -4,21 +4,23 @@
 set -eu
 
 # ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----
-WF_TASK=runtime_keys
-WF_ROOT=/mnt/wfr
-WF_WORK=/mnt/wfr/work
-WF_TMP=/mnt/wfr/tmp
-WF_HOME=/mnt/wfr/home
-WF_META=/mnt/wfr/wfrewrite
+WF_TASK='runtime_keys'
+WF_ROOT='/mnt/wfr'
+WF_WORK='/mnt/wfr/work'
+WF_TMP='/mnt/wfr/tmp'
+WF_HOME='/mnt/wfr/home'
+WF_META='/mnt/wfr/wfrewrite'
 WF_STAGE_DIR=''
-WF_LINK_MODE=symlink
-WF_SHELL=bash_or_sh
+WF_WORK_ALIAS=''
+WF_LINK_MODE='symlink'
+WF_SHELL='bash_or_sh'
 WF_STDIN=''
-WF_STDOUT=/mnt/wfr/stdout.txt
-WF_STDERR=/mnt/wfr/stderr.txt
+WF_STDOUT='/mnt/wfr/stdout.txt'
+WF_STDERR='/mnt/wfr/stderr.txt'
 WF_SUCCESS_CODES='0 3'
 WF_TEMPFAIL_CODES=''
 WF_PERMFAIL_CODES=''
+WF_TIME_LIMIT=''
 wf_plan_env() {
     :
 }
@@ -66,6 +68,7 @@ WF_SHELL_USED=
 WF_PARTIAL=false
 WF_OUTCOME=
 WF_CHILD=
+WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 
@@ -261,24 +264,35 @@ wf_literal() {
 
 wf_run() {
     _wr_in=${WF_STDIN:-/dev/null}
+    # The command runs where the plan says: the work dir, or the path it is also mounted at.
+    _wr_dir=${WF_WORK_ALIAS:-$WF_WORK}
     # The command runs in the background so that a signal reaches the wrapper's trap at once.
     if [ "$WF_SHELL_USED" = none ]; then
         (
-            cd "$WF_WORK" && wf_plan_env && wf_plan_argv
+            cd "$_wr_dir" && wf_plan_env && wf_plan_argv
         ) <"$_wr_in" >"$WF_STDOUT" 2>"$WF_STDERR" &
     else
         (
-            cd "$WF_WORK" && wf_plan_env && exec "$WF_SHELL_USED" "$WF_META/command"
+            cd "$_wr_dir" && wf_plan_env && exec "$WF_SHELL_USED" "$WF_META/command"
         ) <"$_wr_in" >"$WF_STDOUT" 2>"$WF_STDERR" &
     fi
     WF_CHILD=$!
+    if [ -n "$WF_TIME_LIMIT" ]; then
+        rm -f "$WF_META/timed_out" "$WF_META/command_done"
+        wf_watchdog "$WF_CHILD" &
+        WF_WATCHDOG=$!
+    fi
     set +e
     wait "$WF_CHILD"
     WF_RC=$?
     set -e
     WF_CHILD=
+    wf_stop_watchdog
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
-    if wf_code_in "$WF_RC" "$WF_TEMPFAIL_CODES"; then
+    if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
+        WF_OUTCOME=command_failed
+        WF_MESSAGE="the command exceeded its time limit of $WF_TIME_LIMIT s and was stopped (exit status $WF_RC)"
+    elif wf_code_in "$WF_RC" "$WF_TEMPFAIL_CODES"; then
         WF_OUTCOME=command_tempfail
     elif wf_code_in "$WF_RC" "$WF_PERMFAIL_CODES"; then
         WF_OUTCOME=command_failed
@@ -288,8 +302,47 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "the command exited with $WF_RC"
+        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
         WF_PARTIAL=true
+    fi
+}
+
+# wf_watchdog PID (in the background): after WF_TIME_LIMIT seconds, unless the command is done,
+# leave a mark and stop PID (TERM, then KILL after 5 s). TERM ends the watchdog and its sleep; a
+# TERM that comes before the trap is set is lost, so the watchdog also looks for the
+# command_done mark every 10 s and ends then. Its output goes to /dev/null with `exec` (a
+# redirection of the call would keep a saved copy of the script's stdout open).
+wf_watchdog() {
+    exec >/dev/null 2>&1
+    set +e
+    _wd_sleep=
+    trap 'kill "$_wd_sleep" 2>/dev/null; exit 0' TERM
+    _wd_left=$WF_TIME_LIMIT
+    while [ "$_wd_left" -gt 0 ]; do
+        _wd_step=10
+        [ "$_wd_left" -ge 10 ] || _wd_step=$_wd_left
+        sleep "$_wd_step" &
+        _wd_sleep=$!
+        wait "$_wd_sleep" || exit 0
+        [ ! -f "$WF_META/command_done" ] || exit 0
+        _wd_left=$((_wd_left - _wd_step))
+    done
+    : >"$WF_META/timed_out"
+    kill -TERM "$1" || exit 0
+    sleep 5 &
+    _wd_sleep=$!
+    wait "$_wd_sleep" || exit 0
+    [ ! -f "$WF_META/command_done" ] || exit 0
+    kill -KILL "$1"
+    exit 0
+}
+
+# wf_stop_watchdog: the command is done; the watchdog ends (it is not waited for).
+wf_stop_watchdog() {
+    if [ -n "$WF_WATCHDOG" ]; then
+        : >"$WF_META/command_done"
+        kill -TERM "$WF_WATCHDOG" 2>/dev/null || :
+        WF_WATCHDOG=
     fi
 }
 
@@ -511,6 +564,7 @@ wf_on_signal() {
     if [ -n "$WF_CHILD" ]; then
         kill -"$1" "$WF_CHILD" 2>/dev/null || :
     fi
+    wf_stop_watchdog
     wf_fail terminated "stopped by SIG$1"
 }
 
@@ -555,7 +609,7 @@ wf_main() {
     WF_PHASE=finished
     if [ -n "$WF_OUTCOME" ]; then
         WF_STATUS=$WF_OUTCOME
-        WF_MESSAGE="the command exited with $WF_RC"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
         exit 1
     fi
 }

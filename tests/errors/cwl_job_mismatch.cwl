@@ -1,0 +1,6 @@
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: cat
+inputs:
+  text: File
+outputs: []
