@@ -154,39 +154,55 @@ class WfCommandLineTool(CommandLineTool):
         output_callbacks: Any,
         runtimeContext: RuntimeContext,
     ) -> Generator[Any, None, None]:
-        if not isinstance(runtimeContext, WfRuntimeContext) or runtimeContext.wf_place is None:
-            raise WorkflowException("wfrewrite: a CWL job needs a WfRuntimeContext with wf_place")
-        place = runtimeContext.wf_place()
-        rc = runtimeContext.copy()
-        host = place.host_root
-        # cwltool's own host dirs for the job: the task directory's work/ and tmp/.
-        rc.outdir = os.path.join(host, "work")
-        rc.tmpdir = os.path.join(host, "tmp")
-        if place.container:
-            # The builder sees container paths (runtime.outdir, input paths) under the root.
-            rc.use_container = True
-            rc.default_container = rc.default_container or "wfrewrite-default-image"
-            rc.docker_outdir = posixpath.join(place.root, "work")
-            rc.docker_tmpdir = posixpath.join(place.root, "tmp")
-            rc.docker_stagedir = posixpath.join(place.root, INPUTS_DIR)
-        else:
-            rc.use_container = False
-            rc.stagedir = os.path.join(host, INPUTS_DIR)
-        for j in super().job(job_order, output_callbacks, rc):
-            if isinstance(j, PlanningJob):
-                j.wf_place = place
-                j.wf_tool = self
-                j.outdir = os.path.join(host, "work")
-                j.tmpdir = os.path.join(host, "tmp")
-                j.stagedir = os.path.join(host, INPUTS_DIR)
-            yield j
+        yield from wf_jobs(self, super().job, job_order, output_callbacks, runtimeContext)
+
+
+def wf_jobs(
+    tool: CommandLineTool,
+    base_job: Callable[[Any, Any, RuntimeContext], Generator[Any, None, None]],
+    job_order: Any,
+    output_callbacks: Any,
+    runtimeContext: RuntimeContext,
+) -> Generator[Any, None, None]:
+    """cwltool's ``CommandLineTool.job`` (``base_job``) with the job laid out under a wfrewrite
+    task directory: ``runtimeContext.wf_place()`` gives the directory, and the builder sees the
+    paths the script will see. Any CommandLineTool subclass can use it (Toil's does)."""
+    place_next = getattr(runtimeContext, "wf_place", None)
+    if place_next is None:
+        raise WorkflowException("wfrewrite: a CWL job needs a runtime context with wf_place")
+    place = place_next()
+    rc = runtimeContext.copy()
+    host = place.host_root
+    # cwltool's own host dirs for the job: the task directory's work/ and tmp/.
+    rc.outdir = os.path.join(host, "work")
+    rc.tmpdir = os.path.join(host, "tmp")
+    if place.container:
+        # The builder sees container paths (runtime.outdir, input paths) under the root.
+        rc.use_container = True
+        rc.default_container = rc.default_container or "wfrewrite-default-image"
+        rc.docker_outdir = posixpath.join(place.root, "work")
+        rc.docker_tmpdir = posixpath.join(place.root, "tmp")
+        rc.docker_stagedir = posixpath.join(place.root, INPUTS_DIR)
+    else:
+        rc.use_container = False
+        rc.stagedir = os.path.join(host, INPUTS_DIR)
+    for j in base_job(job_order, output_callbacks, rc):
+        if isinstance(j, PlanningJob):
+            j.wf_place = place
+            j.wf_tool = tool
+            j.wf_context = rc  # the context with the wf_* settings (cwltool runs jobs with its own)
+            j.outdir = os.path.join(host, "work")
+            j.tmpdir = os.path.join(host, "tmp")
+            j.stagedir = os.path.join(host, INPUTS_DIR)
+        yield j
 
 
 class PlanningJob(JobBase):
     """A cwltool job that lowers to a TaskPlan instead of running (``run`` is the runtime's)."""
 
     wf_place: Placement
-    wf_tool: WfCommandLineTool
+    wf_tool: CommandLineTool
+    wf_context: RuntimeContext | None = None
 
     def _required_env(self) -> dict[str, str]:
         # The CWL spec: HOME is the output dir, TMPDIR the temporary dir (container paths).

@@ -29,7 +29,7 @@ from schema_salad.ref_resolver import uri_file_path
 
 from wfrewrite.compiler.check import within
 from wfrewrite.compiler.cwl_lower import PlanningJob, WfRuntimeContext
-from wfrewrite.compiler.diagnostics import UnsupportedError, WfError, render
+from wfrewrite.compiler.diagnostics import Unsupported, UnsupportedError, WfError, render
 from wfrewrite.compiler.plan import TaskPlan
 
 from . import executors
@@ -70,15 +70,19 @@ class WfrewriteJob(PlanningJob):
     def run(
         self, runtimeContext: RuntimeContext, tmpdir_lock: threading.Lock | None = None
     ) -> None:
-        if not isinstance(runtimeContext, RunContext) or runtimeContext.wf_executor is None:
-            raise WorkflowException("wfrewrite: a CWL job runs with a RunContext and an executor")
-        executor = runtimeContext.wf_executor
+        settings = self.wf_context or runtimeContext
+        executor: executors.Executor | None = getattr(settings, "wf_executor", None)
+        unsupported: Unsupported | None = getattr(settings, "wf_unsupported", None)
+        if executor is None or unsupported is None:
+            raise WorkflowException(
+                "wfrewrite: a CWL job runs with a wfrewrite executor in its context"
+            )
         host_root = self.wf_place.host_root
         try:
-            plan = self.plan(runtimeContext, runtimeContext.wf_unsupported)
-            for warning in runtimeContext.wf_unsupported.warnings:
+            plan = self.plan(runtimeContext, unsupported)
+            for warning in unsupported.warnings:
                 log.warning("%s", warning)
-            runtimeContext.wf_unsupported.warnings.clear()
+            unsupported.warnings.clear()
             plan = executor.prepare(fit_resources(plan), host_root)
             log.info(
                 "[job %s] %s executor, image %s, in %s",

@@ -18,7 +18,10 @@ How it gets there, with Toil's public plugin points:
    ``WorkerContext`` (picklable), which Toil runs around every job in every worker process.
 3. ``WorkerContext.__enter__`` points ``toil.wdl.wdltoil``'s two container classes at
    ``WfrewriteFactory``: calling it builds a ``WfrewriteContainer``, which is *not* an instance of
-   it, so Toil's backend-specific patches and injections are skipped.
+   it, so Toil's backend-specific patches and injections are skipped. For CWL it gives Toil's
+   ``ToilCommandLineTool`` wfrewrite's job layout and job class (``cwl_lower.wf_jobs``,
+   ``cwl_job.WfrewriteJob``): Toil's path mapper still fetches the inputs from the job store,
+   the job runs as a compiled script, and cwltool collects the outputs for Toil to upload.
 
 Steps 2 and 3 touch Toil internals; they live here only, are checked against the Toil version
 this was written for (``TOIL_VERSIONS``), and fail with a clear message on any other.
@@ -160,6 +163,7 @@ class WorkerContext:
         for name in ("SwarmContainer", "SingularityContainer"):
             self._saved[name] = getattr(wdltoil, name)
             setattr(wdltoil, name, WfrewriteFactory)
+        self._patch_cwl()
         # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
         env = {
             "MINIWDL__WFREWRITE__EXECUTOR": self.settings.get("wfrewrite_executor") or "auto",
@@ -174,6 +178,61 @@ class WorkerContext:
         )
         return self
 
+    def _patch_cwl(self) -> None:
+        """Toil's CommandLineTool lays its jobs out for wfrewrite and runs them as scripts."""
+        try:
+            from toil.cwl.cwltoil import ToilCommandLineTool
+        except ImportError:  # Toil without its cwl extra
+            return
+        import tempfile
+
+        from wfrewrite.compiler.cwl_lower import wf_jobs
+        from wfrewrite.compiler.diagnostics import Unsupported
+
+        from .cwl_job import WfrewriteJob
+        from .cwl_run import _allocator
+        from .executors import DEFAULT_IMAGE, Options, select
+
+        settings = self.settings
+        original_job = ToilCommandLineTool.job
+        state: dict[str, Any] = {}
+
+        def executor() -> Any:
+            if "executor" not in state:
+                options = Options(
+                    default_image=settings.get("wfrewrite_default_image") or DEFAULT_IMAGE
+                )
+                ex = select(settings.get("wfrewrite_executor") or "auto", options)
+                if ex.name != "local":
+                    options.link_mode = (
+                        "hardlink"  # inputs are real files in a container, as with cwltool
+                    )
+                state["executor"] = ex
+            return state["executor"]
+
+        def job(tool: Any, job_order: Any, output_callbacks: Any, runtimeContext: Any) -> Any:
+            rc = runtimeContext.copy()
+            ex = executor()
+            base_dir = os.path.dirname(rc.tmpdir_prefix) if rc.tmpdir_prefix else None
+            scratch = os.path.realpath(tempfile.mkdtemp(prefix="wfrewrite-", dir=base_dir))
+            rc.wf_executor = ex
+            rc.wf_job_class = WfrewriteJob
+            rc.wf_unsupported = Unsupported()
+            rc.wf_place = _allocator(scratch, ex)
+            rc.default_container = rc.default_container or ex.options.default_image
+
+            def base(order: Any, callbacks: Any, context: Any) -> Any:
+                return original_job(tool, order, callbacks, context)
+
+            yield from wf_jobs(tool, base, job_order, output_callbacks, rc)
+
+        self._saved_cwl = {
+            "job": original_job,
+            "make_job_runner": ToilCommandLineTool.make_job_runner,
+        }
+        ToilCommandLineTool.job = job
+        ToilCommandLineTool.make_job_runner = lambda tool, rc: WfrewriteJob
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -184,6 +243,12 @@ class WorkerContext:
 
         for name, value in self._saved.items():
             setattr(wdltoil, name, value)
+        saved_cwl = getattr(self, "_saved_cwl", None)
+        if saved_cwl:
+            from toil.cwl.cwltoil import ToilCommandLineTool
+
+            for name, value in saved_cwl.items():
+                setattr(ToilCommandLineTool, name, value)
         for key, old in self._env.items():
             if old is None:
                 os.environ.pop(key, None)
