@@ -3,7 +3,7 @@
     wfrewrite compile SOURCE.wdl [-i INPUTS.json] [--task NAME] -o DIR [--root /mnt/wfr]
         writes DIR/script.sh and DIR/plan.json (nothing at all on error)
     wfrewrite run SOURCE.wdl [-i INPUTS.json] [--task NAME] [--executor auto|local|podman|docker]
-                  [-o OUTPUTS.json] [--dir RUN_DIR]
+                  [-o OUTPUTS.json] [--dir RUN_DIR] [--transport mounted|url --store URL]
         compiles, executes and collects; prints {"outputs": {...}, "dir": RUN_DIR}
 
 Errors print ``file:line:col: error: message`` (with the source line and a caret) and exit 2;
@@ -22,7 +22,7 @@ from typing import Any
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import Unsupported, WfError, die, render
-from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, select
+from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, TRANSPORTS, select
 
 log = logging.getLogger("wfrewrite")
 
@@ -78,6 +78,28 @@ def parser() -> argparse.ArgumentParser:
         "there is (clamp, miniwdl's behaviour)",
     )
     r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
+    u = r.add_argument_group("the url transport (nothing mounted; inputs and outputs over HTTP)")
+    u.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="mounted",
+        help="mounted (default): the task's directory is mounted; url: nothing is mounted, the "
+        "script downloads its inputs and uploads its outputs (needs --store)",
+    )
+    u.add_argument(
+        "--store",
+        metavar="URL",
+        help="where objects go: an http(s) prefix taking PUT (WebDAV, nginx), e.g. "
+        "http://127.0.0.1:8089/wfr/, or s3://bucket/prefix (presigned with boto3)",
+    )
+    u.add_argument(
+        "--s3-endpoint", metavar="URL", help="an S3-compatible endpoint for s3:// stores"
+    )
+    u.add_argument("--store-ca", metavar="PEM", help="a CA certificate for an https store")
+    u.add_argument("--url-expires", type=int, default=86400, metavar="SECONDS")
+    u.add_argument("--url-parallel", type=int, default=4, metavar="N", help="transfers at a time")
+    u.add_argument("--url-retries", type=int, default=5, metavar="N", help="attempts per transfer")
+    u.add_argument("--url-stall", type=int, default=60, metavar="SECONDS")
     return ap
 
 
@@ -160,6 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     unsupported = _unsupported(args)
     if isinstance(tgt, Tree.Task):
         wdl.check_hints_section(tgt, unsupported)
+    if args.transport == "url" and not args.store:
+        raise WfError("--transport url needs --store (an http(s) PUT prefix or s3://bucket/prefix)")
     executor = args.executor
     if executor == "auto":
         executor = select("auto").name
@@ -175,6 +199,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             "network": args.network or "",
             "unsupported": args.unsupported,
             "resources": args.resources,
+            "transport": args.transport,
+            "store": args.store or "",
+            "s3_endpoint": args.s3_endpoint or "",
+            "store_ca": os.path.abspath(args.store_ca) if args.store_ca else "",
+            "url_expires": str(args.url_expires),
+            "url_parallel": str(args.url_parallel),
+            "url_retries": str(args.url_retries),
+            "url_stall": str(args.url_stall),
         },
     }
     cfg = wdl_config.Loader(

@@ -9,7 +9,9 @@ Invariants:
 - captures refer to declared outputs, and their patterns stay inside the work dir;
 - environment variable names are shell identifiers;
 - the image is a non-empty string or explicitly None ("no image declared");
-- a script command has a shell, an argv command has words and no shell.
+- a script command has a shell, an argv command has words and no shell;
+- the ``url`` transport has its ``UrlSpec`` (and ``mounted`` none), every staged file comes from
+  an http(s) URL, and uploads go to an http(s) URL (a PUT prefix ends with '/').
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import posixpath
 import re
 
 from .diagnostics import PlanError
-from .plan import LINK_MODES, TRANSPORTS, TaskPlan
+from .plan import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -68,6 +70,7 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         yield f"unknown link_mode {plan.link_mode!r}"
     if plan.transport not in TRANSPORTS:
         yield f"unknown transport {plan.transport!r}"
+    yield from _url_problems(plan)
 
     seen: dict[str, str] = {}
     staged_files: list[str] = []
@@ -143,3 +146,39 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
             yield f"exit code {n} is outside 0..255"
     if plan.max_retries < 0:
         yield "max_retries is negative"
+
+
+_HTTP = re.compile(r"https?://[^/\s]+(/\S*)?\Z")
+
+
+def _url_problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    spec = plan.url
+    if plan.transport != "url":
+        if spec is not None:
+            yield f"a UrlSpec on a plan with transport {plan.transport!r}"
+        return
+    if spec is None:
+        yield "transport 'url' needs a UrlSpec (where outputs go)"
+        return
+    if spec.upload not in UPLOAD_METHODS:
+        yield f"unknown upload method {spec.upload!r}"
+    if not _HTTP.match(spec.upload_url):
+        yield f"upload URL {spec.upload_url!r} is not an http(s) URL"
+    elif spec.upload == "put" and not spec.upload_url.endswith("/"):
+        yield f"the PUT prefix {spec.upload_url!r} must end with '/'"
+    if spec.upload == "put" and (spec.fields or spec.key_prefix):
+        yield "form fields and a key prefix only go with upload 'post'"
+    for f in spec.fields:
+        if not f.name or _CONTROL.search(f.name + f.value):
+            yield f"form field {f.name!r} is empty or has a control character"
+    if _CONTROL.search(spec.key_prefix):
+        yield "the key prefix has a control character"
+    if spec.stage_list and not _HTTP.match(spec.stage_list):
+        yield f"staging list URL {spec.stage_list!r} is not an http(s) URL"
+    if spec.parallel < 1 or spec.retries < 1 or spec.stall < 1 or spec.backoff_ms < 0:
+        yield "parallel, retries and stall must be at least 1, backoff_ms at least 0"
+    for item in plan.stage:
+        if item.kind == "file" and not _HTTP.match(item.source):
+            yield f"staging source {item.source!r} for {item.path!r} is not an http(s) URL"
+        if item.checksum is not None and not re.fullmatch(r"sha1\$[0-9a-f]{40}", item.checksum):
+            yield f"checksum {item.checksum!r} for {item.path!r} is not sha1$<40 hex digits>"

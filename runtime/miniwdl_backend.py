@@ -5,6 +5,9 @@
     [wfrewrite]
     executor = podman          # auto | local | podman | docker
     default_image = ubuntu:22.04
+    transport = url            # mounted (the default) | url: nothing mounted, inputs and outputs over HTTP
+    store = http://127.0.0.1:8089/wfr/    # url: an http(s) PUT prefix, or s3://bucket/prefix
+    s3_endpoint =              # url with s3://: the S3 endpoint (default: AWS)
 
 miniwdl keeps doing what it does (inputs, call cache, retries and ``task.attempt``, the output
 section); at the moment it would start a container, ``WfrewriteContainer._run`` lowers the
@@ -32,7 +35,7 @@ from WDL.runtime.error import OutputError
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl_lower import PlanningContainer
 
-from . import executors
+from . import executors, transport_url
 
 _executor_cache: dict[tuple[Any, ...], executors.Executor] = {}
 # run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
@@ -44,12 +47,31 @@ def executor_for(cfg: Any) -> executors.Executor:
     def opt(key: str, default: str = "") -> str:
         return str(cfg.get("wfrewrite", key, default)) if cfg.has_section("wfrewrite") else default
 
+    transport = opt("transport", "mounted") or "mounted"
+    store = None
+    if transport == "url":
+        if not opt("store"):
+            raise TaskError(
+                "[wfrewrite] transport = url needs a store (store = http://... or s3://...)"
+            )
+        store = transport_url.StoreOptions(
+            store=opt("store"),
+            s3_endpoint=opt("s3_endpoint") or None,
+            expires=int(opt("url_expires", "86400")),
+            ca_file=opt("store_ca") or None,
+            parallel=int(opt("url_parallel", "4")),
+            retries=int(opt("url_retries", "5")),
+            backoff_ms=int(opt("url_backoff_ms", "1000")),
+            stall=int(opt("url_stall", "60")),
+        )
     options = executors.Options(
         default_image=opt("default_image", executors.DEFAULT_IMAGE),
         link_mode=opt("link_mode") or None,
         read_only=opt("read_only", "false").lower() == "true",
         user=opt("user") or None,
         network=opt("network") or None,
+        transport=transport,
+        store=store,
     )
     key = (
         opt("executor", "auto"),
@@ -58,6 +80,8 @@ def executor_for(cfg: Any) -> executors.Executor:
         options.read_only,
         options.user,
         options.network,
+        transport,
+        store,
     )
     if key not in _executor_cache:
         _executor_cache[key] = executors.select(key[0], options)

@@ -1,6 +1,7 @@
 # shellcheck shell=sh disable=SC2154
 ## main.sh -- wf_main and the EXIT trap. The trap always runs: it records the user's rc and an
-## outcome, and writes manifest.json last and atomically (tmp file, then mv).
+## outcome, lets the transport send the outputs away, and writes manifest.json last and
+## atomically (tmp file, then mv); the transport then commits it (uploads it, for `url`).
 
 wf_manifest() {
     _wm=$WF_META/manifest.json
@@ -42,6 +43,9 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    # The transport sends the outputs away (the url transport uploads them; a failed upload
+    # makes the status upload_failed and leaves the object out of the manifest).
+    [ ! -d "$WF_META" ] || wf_transport_unstage
     case $WF_STATUS in
         succeeded) _we_code=0 ;;
         probe_failed) _we_code=$WF_EXIT_PROBE ;;
@@ -50,10 +54,13 @@ wf_on_exit() {
         command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
         collection_failed) _we_code=$WF_EXIT_COLLECT ;;
         terminated) _we_code=$WF_EXIT_TERMINATED ;;
+        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
         *) _we_code=$WF_EXIT_INTERNAL ;;
     esac
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
+        # The manifest is the commit point: the transport publishes it last.
+        wf_transport_commit || _we_code=$WF_EXIT_UPLOAD
     fi
     exit "$_we_code"
 }

@@ -1,0 +1,479 @@
+# shellcheck shell=sh disable=SC2154,SC2034
+## transport_url.sh -- the `url` transport's hooks. Nothing of the host is mounted: the prologue
+## downloads every input from its (presigned) URL, the epilogue uploads every output and, last,
+## the manifest (the commit point). Transfers run WF_URL_PARALLEL at a time, each retried
+## WF_URL_RETRIES times with exponential backoff and jitter on connection errors, stalls,
+## truncation and 5xx; a download is checked (size, sha1 when the plan has one) before it takes
+## its final name. One attempt with one client is url_clients.sh's wf_url_once.
+
+WF_GET=
+WF_UP=
+WF_URL_CA=
+WF_URL_SHA1=
+WF_RAND=1
+WF_X_FAIL=
+WF_X_SUM=-
+WF_X_TMP=
+
+# -- probe: which clients, before any work is done ------------------------------------------------
+
+wf_transport_probe() {
+    # outputs are checksummed while they upload (wf_url_put_item), not while they are collected
+    WF_URL_SHA1=$WF_SHA1
+    WF_SHA1=
+    mkdir -p "$WF_META/x" || wf_fail probe_failed "cannot create $WF_META/x"
+    WF_X_TMP=$WF_META/x/main
+    wf_plan_ca >"$WF_META/ca.pem"
+    [ ! -s "$WF_META/ca.pem" ] || WF_URL_CA=$WF_META/ca.pem
+    wf_url_clients
+    WF_URL_DOWNLOADS=0
+    [ -z "$WF_URL_LIST" ] || WF_URL_DOWNLOADS=1
+    wf_plan_stage wf_url_count
+    # uploads first: with no way to upload, not even the manifest can tell what happened
+    wf_url_pick_up
+    if [ "$WF_URL_DOWNLOADS" = 1 ]; then
+        wf_url_pick_get
+        wf_say "url transport: downloads with $WF_GET, uploads with $WF_UP"
+    else
+        wf_say "url transport: uploads with $WF_UP"
+    fi
+    [ "$WF_URL_UPLOAD" != post ] || [ "$WF_UP" != curl ] || wf_url_curl_form
+}
+
+wf_url_count() {
+    while IFS= read -r _uc_line; do
+        case $_uc_line in file*) WF_URL_DOWNLOADS=1 ;; esac
+    done
+}
+
+# wf_url_clients: which HTTP clients this image has (WF_C_<NAME>=1) and WF_URL_HAS, in words.
+wf_url_clients() {
+    WF_C_CURL=
+    WF_C_WGET=
+    WF_C_BBWGET=
+    WF_C_PYTHON=
+    WF_C_PERL=
+    WF_C_BASH=
+    WF_C_NC=
+    WF_URL_HAS=
+    if wf_have curl; then
+        WF_C_CURL=1
+        WF_URL_HAS="$WF_URL_HAS, curl"
+    fi
+    if wf_have wget; then
+        case $(wget --version 2>&1 </dev/null) in
+            *"GNU Wget"*)
+                WF_C_WGET=1
+                WF_URL_HAS="$WF_URL_HAS, GNU wget"
+                ;;
+            *BusyBox*)
+                WF_C_BBWGET=1
+                WF_URL_HAS="$WF_URL_HAS, BusyBox wget (downloads only)"
+                ;;
+        esac
+    fi
+    if wf_have python3 && python3 -c 'import ssl, urllib.request' >/dev/null 2>&1 </dev/null; then
+        WF_C_PYTHON=1
+        WF_URL_HAS="$WF_URL_HAS, python3"
+    fi
+    if wf_have perl && perl -MIO::Socket::INET -MIO::Select -e 1 >/dev/null 2>&1 </dev/null; then
+        WF_C_PERL=1
+        WF_URL_HAS="$WF_URL_HAS, perl (plain http only)"
+    fi
+    if wf_have bash; then
+        WF_C_BASH=1
+        WF_URL_HAS="$WF_URL_HAS, bash /dev/tcp (plain http only)"
+    fi
+    if wf_have nc; then
+        case $(nc --help 2>&1 </dev/null) in
+            *BusyBox*)
+                WF_C_NC=1
+                WF_URL_HAS="$WF_URL_HAS, BusyBox nc (plain http uploads only)"
+                ;;
+        esac
+    fi
+    WF_URL_HAS=${WF_URL_HAS#, }
+    WF_URL_HAS=${WF_URL_HAS:-no HTTP client at all}
+}
+
+# Downloads: curl, GNU wget, BusyBox wget, python3, perl, bash /dev/tcp; over https: curl, GNU
+# wget, python3, then BusyBox wget (which verifies no certificate).
+wf_url_pick_get() {
+    if [ "$WF_URL_HTTPS_GET" = 1 ]; then
+        for _pg_c in CURL WGET PYTHON BBWGET; do
+            wf_url_take "$_pg_c" && WF_GET=$WF_TAKEN && break
+        done
+        [ "$WF_GET" != bbwget ] ||
+            wf_say "note: BusyBox wget verifies no TLS certificate; an image with curl, wget or python3 would"
+    else
+        for _pg_c in CURL WGET BBWGET PYTHON PERL BASH; do
+            wf_url_take "$_pg_c" && WF_GET=$WF_TAKEN && break
+        done
+    fi
+    [ -n "$WF_GET" ] || wf_fail probe_failed "the url transport cannot download the inputs in this image: it has $WF_URL_HAS; downloads need curl, wget or python3$(wf_url_plain "$WF_URL_HTTPS_GET" ', or perl or bash')${WF_URL_HINT}"
+}
+
+# Uploads (PUT, or an S3 POST form): curl, GNU wget, python3; over plain http also perl, bash
+# /dev/tcp and BusyBox nc. BusyBox wget cannot upload.
+wf_url_pick_up() {
+    WF_URL_HINT="; choose an image that has curl, GNU wget or python3, or the mounted transport"
+    if [ "$WF_URL_HTTPS_PUT" = 1 ]; then
+        for _pu_c in CURL WGET PYTHON; do
+            wf_url_take "$_pu_c" && WF_UP=$WF_TAKEN && break
+        done
+    else
+        for _pu_c in CURL WGET PYTHON PERL BASH NC; do
+            wf_url_take "$_pu_c" && WF_UP=$WF_TAKEN && break
+        done
+    fi
+    if [ -z "$WF_UP" ]; then
+        [ "$WF_URL_HTTPS_PUT" != 1 ] || WF_URL_HINT=", a plain-http store$WF_URL_HINT"
+        wf_fail probe_failed "the url transport cannot upload the outputs from this image: it has $WF_URL_HAS; uploads need curl, GNU wget or python3$(wf_url_plain "$WF_URL_HTTPS_PUT" ', or perl, bash or BusyBox nc')${WF_URL_HINT}"
+    fi
+}
+
+wf_url_plain() {
+    if [ "$1" = 1 ]; then printf ' (the store is https)'; else printf '%s' "$2"; fi
+}
+
+# wf_url_take NAME: WF_TAKEN is the client's name if the image has it.
+wf_url_take() {
+    eval "_tk=\${WF_C_$1:-}"
+    [ -n "$_tk" ] || return 1
+    case $1 in
+        CURL) WF_TAKEN=curl ;;
+        WGET) WF_TAKEN=wget ;;
+        BBWGET) WF_TAKEN=bbwget ;;
+        PYTHON) WF_TAKEN=python ;;
+        PERL) WF_TAKEN=perl ;;
+        BASH) WF_TAKEN=bash ;;
+        NC) WF_TAKEN=nc ;;
+    esac
+}
+
+# -- stage: the downloads -----------------------------------------------------------------------
+
+wf_transport_stage() {
+    if [ -n "$WF_URL_LIST" ]; then
+        # a long staging list is one more download (checked like any other), not script text
+        if ! wf_url_get_item "$WF_URL_LIST" "$WF_META/stage.tsv" "$WF_URL_LIST_SIZE" "$WF_URL_LIST_SHA1"; then
+            wf_fail staging_failed "could not download the staging list: $WF_X_FAIL"
+        fi
+        wf_url_jobs <"$WF_META/stage.tsv" >"$WF_META/get.tsv"
+    else
+        wf_plan_stage wf_url_jobs >"$WF_META/get.tsv"
+    fi
+    [ -s "$WF_META/get.tsv" ] || return 0
+    wf_url_parallel get "$WF_META/get.tsv" || wf_fail staging_failed "$WF_X_FAIL"
+}
+
+# wf_url_jobs: staging records on stdin -> download jobs on stdout (URL, destination, size, sha1);
+# directories are made here.
+wf_url_jobs() {
+    while IFS=$WF_TAB read -r _uj_kind _uj_mode _uj_src _uj_dst _uj_size _uj_sum; do
+        if [ "$_uj_kind" = directory ]; then
+            [ -d "$_uj_dst" ] || mkdir -p "$_uj_dst" ||
+                wf_fail staging_failed "cannot create the input directory $_uj_dst"
+            continue
+        fi
+        [ -d "${_uj_dst%/*}" ] || mkdir -p "${_uj_dst%/*}" ||
+            wf_fail staging_failed "cannot create the directory of $_uj_dst"
+        printf '%s\t%s\t%s\t%s\n' "$_uj_src" "$_uj_dst" "${_uj_size:--}" "${_uj_sum:--}"
+    done
+}
+
+# -- unstage: the uploads -----------------------------------------------------------------------
+
+wf_transport_unstage() {
+    # no client (the probe said so), or stopped by a signal: nothing goes up
+    [ -n "$WF_UP" ] || return 0
+    [ "$WF_STATUS" != terminated ] || return 0
+    LC_ALL=C
+    export LC_ALL
+    WF_X_TMP=$WF_META/x/main
+    # every file output once, with the command's stdout and stderr (the driver shows them)
+    {
+        [ ! -f "$WF_META/outputs.tsv" ] || wf_url_files <"$WF_META/outputs.tsv"
+        printf '%s\t%s\n' "${WF_STDOUT#"$WF_ROOT"/}" "$(wc -c <"$WF_STDOUT")"
+        printf '%s\t%s\n' "${WF_STDERR#"$WF_ROOT"/}" "$(wc -c <"$WF_STDERR")"
+    } | wf_url_names >"$WF_META/put.tsv"
+    if ! wf_url_parallel put "$WF_META/put.tsv"; then
+        WF_PARTIAL=true
+        if [ -z "$WF_STATUS" ] || [ "$WF_STATUS" = succeeded ]; then
+            WF_STATUS=upload_failed
+            WF_MESSAGE=$WF_X_FAIL
+        else
+            WF_MESSAGE="$WF_MESSAGE; and $WF_X_FAIL"
+        fi
+        wf_say "error: $WF_X_FAIL"
+    fi
+    # the manifest lists what is up there, with the checksums taken on the way
+    [ -f "$WF_META/outputs.tsv" ] || return 0
+    awk -F "$WF_TAB" -v OFS="$WF_TAB" '
+        FILENAME == ARGV[1] { if ($1 == "ok") sum[$2] = $4; next }
+        $2 != "file" { print; next }
+        ($3 in sum) { $5 = sum[$3]; print }
+    ' "$WF_META/put.tsv.out" "$WF_META/outputs.tsv" >"$WF_META/outputs.up" &&
+        mv -f "$WF_META/outputs.up" "$WF_META/outputs.tsv"
+}
+
+# wf_url_files: outputs.tsv on stdin -> path and size of every file output on stdout.
+wf_url_files() {
+    while IFS=$WF_TAB read -r _uf_name _uf_type _uf_path _uf_size _uf_sum; do
+        [ "$_uf_type" != file ] || printf '%s\t%s\n' "$_uf_path" "$_uf_size"
+    done
+}
+
+# wf_url_names: "path<TAB>size" lines -> "path<TAB>size<TAB>percent-encoded path", each path once.
+wf_url_names() {
+    awk -F "$WF_TAB" -v OFS="$WF_TAB" '
+        BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i }
+        seen[$1]++ { next }
+        {
+            enc = ""
+            n = length($1)
+            for (i = 1; i <= n; i++) {
+                c = substr($1, i, 1)
+                if (c ~ /[A-Za-z0-9._~\/-]/) enc = enc c
+                else enc = enc sprintf("%%%02X", ord[c])
+            }
+            print $1, $2, enc
+        }'
+}
+
+# -- commit: the manifest, last -----------------------------------------------------------------
+
+wf_transport_commit() {
+    if [ -z "$WF_UP" ]; then
+        wf_say "error: no way to upload $WF_META/manifest.json from this image: the driver will find no manifest"
+        return 0
+    fi
+    WF_X_TMP=$WF_META/x/main
+    _cm_rel=${WF_META#"$WF_ROOT"/}/manifest.json
+    _cm_size=$(wc -c <"$WF_META/manifest.json")
+    if ! wf_url_put_item "$_cm_rel" "$((_cm_size))" "$_cm_rel"; then
+        wf_say "error: could not upload the manifest: $WF_X_FAIL"
+        return 1
+    fi
+}
+
+# -- the transfer engine ------------------------------------------------------------------------
+
+# wf_url_parallel OP JOBS: the transfers listed in JOBS (get: URL, destination, size, sha1; put:
+# path, size, encoded path), WF_URL_PARALLEL at a time: the jobs are dealt to shards, each a
+# background subshell working through its share; the first failure stops them all. Results are
+# in JOBS.out (ok ... | fail PATH WHY); returns 1 if a transfer failed (WF_X_FAIL says which).
+wf_url_parallel() {
+    WF_X_FAIL=
+    _pl_n=$WF_URL_PARALLEL
+    _pl_i=0
+    while [ "$_pl_i" -lt "$_pl_n" ]; do
+        : >"$2.$_pl_i"
+        _pl_i=$((_pl_i + 1))
+    done
+    _pl_i=0
+    while IFS= read -r _pl_line; do
+        printf '%s\n' "$_pl_line" >>"$2.$_pl_i"
+        _pl_i=$(((_pl_i + 1) % _pl_n))
+    done <"$2"
+    [ ! -e "$WF_META/x/abort" ] || rm -f "$WF_META/x/abort"
+    _pl_pids=
+    _pl_i=0
+    while [ "$_pl_i" -lt "$_pl_n" ]; do
+        : >"$2.$_pl_i.out"
+        if [ -s "$2.$_pl_i" ]; then
+            wf_url_shard "$1" "$_pl_i" <"$2.$_pl_i" >"$2.$_pl_i.out" &
+            _pl_pids="$_pl_pids $!"
+        fi
+        _pl_i=$((_pl_i + 1))
+    done
+    _pl_rc=0
+    for _pl_p in $_pl_pids; do
+        wait "$_pl_p" || _pl_rc=1
+    done
+    : >"$2.out"
+    _pl_i=0
+    while [ "$_pl_i" -lt "$_pl_n" ]; do
+        while IFS= read -r _pl_line; do
+            printf '%s\n' "$_pl_line"
+            case $_pl_line in
+                fail*)
+                    _pl_rc=1
+                    if [ -z "$WF_X_FAIL" ]; then
+                        WF_X_FAIL=${_pl_line#fail"$WF_TAB"}
+                        WF_X_FAIL="${WF_X_FAIL%%"$WF_TAB"*}: ${WF_X_FAIL#*"$WF_TAB"}"
+                    fi
+                    ;;
+            esac
+        done <"$2.$_pl_i.out" >>"$2.out"
+        _pl_i=$((_pl_i + 1))
+    done
+    if [ "$_pl_rc" != 0 ] && [ -z "$WF_X_FAIL" ]; then
+        WF_X_FAIL="a transfer stopped unexpectedly (see the log)"
+    fi
+    return "$_pl_rc"
+}
+
+# wf_url_shard OP INDEX: the jobs on stdin, one after the other; one result line each.
+wf_url_shard() {
+    WF_X_TMP=$WF_META/x/s$2
+    WF_RAND=$((($$ + $2 * 7919 + 1) % 2147483648))
+    while IFS=$WF_TAB read -r _sd_a _sd_b _sd_c _sd_d; do
+        [ ! -e "$WF_META/x/abort" ] || break
+        if [ "$1" = get ]; then
+            if wf_url_get_item "$_sd_a" "$_sd_b" "$_sd_c" "$_sd_d"; then
+                printf 'ok\t%s\n' "$_sd_b"
+                continue
+            fi
+            printf 'fail\tinput %s\t%s\n' "$_sd_b" "$WF_X_FAIL"
+        else
+            if wf_url_put_item "$_sd_a" "$_sd_b" "$_sd_c"; then
+                printf 'ok\t%s\t%s\t%s\n' "$_sd_a" "$_sd_b" "$WF_X_SUM"
+                continue
+            fi
+            printf 'fail\toutput %s\t%s\n' "$_sd_a" "$WF_X_FAIL"
+        fi
+        : >"$WF_META/x/abort"
+        break
+    done
+}
+
+# wf_url_get_item URL DEST SIZE SHA1: download URL into a partial file, check it (HTTP status,
+# Content-Length, the expected size and sha1), then give it its name; retried. WF_X_FAIL says why
+# it failed.
+wf_url_get_item() {
+    _gi_part=$WF_X_TMP.part
+    _gi_try=1
+    WF_X_SHOW=${1%%\?*}
+    while :; do
+        : >"$_gi_part"
+        wf_url_once "$WF_GET" get "$1" "$_gi_part"
+        _gi_v=0
+        wf_url_verdict "$3" "$_gi_part" || _gi_v=$?
+        if [ "$_gi_v" = 0 ] && [ "$4" != - ] && [ -n "$WF_URL_SHA1" ]; then
+            _gi_sum=$($WF_URL_SHA1 <"$_gi_part")
+            if [ "${_gi_sum%% *}" != "$4" ]; then
+                _gi_v=1
+                WF_X_WHY="sha1 ${_gi_sum%% *}, expected $4"
+            fi
+        fi
+        if [ "$_gi_v" = 0 ]; then
+            mv -f "$_gi_part" "$2" && return 0
+            WF_X_FAIL="GET $WF_X_SHOW: cannot move it to $2"
+            return 1
+        fi
+        if [ "$_gi_v" = 2 ] || [ "$_gi_try" -ge "$WF_URL_RETRIES" ]; then
+            rm -f "$_gi_part"
+            WF_X_FAIL="GET $WF_X_SHOW: $WF_X_WHY (attempt $_gi_try of $WF_URL_RETRIES)"
+            return 1
+        fi
+        wf_url_backoff "$_gi_try" "GET $WF_X_SHOW"
+        _gi_try=$((_gi_try + 1))
+    done
+}
+
+# wf_url_put_item PATH SIZE ENCODED: upload $WF_ROOT/PATH (SIZE bytes) as PATH under the upload
+# prefix (PUT <prefix><ENCODED>, or POST with key=<key prefix><PATH>); retried. Its sha1 is taken
+# meanwhile (WF_X_SUM).
+wf_url_put_item() {
+    _pi_file=$WF_ROOT/$1
+    if [ "$WF_URL_UPLOAD" = post ]; then
+        _pi_url=$WF_URL_OUT
+        _pi_key=$WF_URL_KEY$1
+        WF_X_SHOW="POST $_pi_url key $_pi_key"
+    else
+        _pi_url=$WF_URL_OUT$3
+        _pi_key=
+        WF_X_SHOW="PUT ${_pi_url%%\?*}"
+    fi
+    WF_X_SUM=-
+    _pi_sp=
+    if [ -n "$WF_URL_SHA1" ]; then
+        $WF_URL_SHA1 <"$_pi_file" >"$WF_X_TMP.sum" &
+        _pi_sp=$!
+    fi
+    _pi_try=1
+    while :; do
+        wf_url_once "$WF_UP" "$WF_URL_UPLOAD" "$_pi_url" "$_pi_file" "$_pi_key"
+        _pi_v=0
+        [ "$WF_URL_UPLOAD" = post ] || wf_url_verdict "$2" - || _pi_v=$?
+        [ "$WF_URL_UPLOAD" != post ] || wf_url_verdict - - || _pi_v=$?
+        [ "$_pi_v" = 1 ] && [ "$_pi_try" -lt "$WF_URL_RETRIES" ] || break
+        wf_url_backoff "$_pi_try" "$WF_X_SHOW"
+        _pi_try=$((_pi_try + 1))
+    done
+    if [ -n "$_pi_sp" ]; then
+        wait "$_pi_sp" || :
+        read -r WF_X_SUM _pi_rest <"$WF_X_TMP.sum" || WF_X_SUM=-
+    fi
+    [ "$_pi_v" = 0 ] && return 0
+    WF_X_FAIL="$WF_X_SHOW: $WF_X_WHY (attempt $_pi_try of $WF_URL_RETRIES)"
+    return 1
+}
+
+# wf_url_verdict SIZE FILE|-: judge the attempt wf_url_once just made. 0: it worked; 1: worth
+# another try (no response, a stall, 5xx, 408, 429, a short body); 2: it will not work (other
+# statuses, e.g. 403 for an expired presigned URL, 404). WF_X_WHY says why not. SIZE is the
+# expected byte count (- if unknown); FILE the download to measure (- for uploads).
+wf_url_verdict() {
+    case $WF_X_CODE in
+        2??) ;;
+        5?? | 408 | 429 | 000)
+            WF_X_WHY="HTTP $WF_X_CODE"
+            [ "$WF_X_CODE" != 000 ] || WF_X_WHY="no response"
+            [ -z "$WF_X_MSG" ] || WF_X_WHY="$WF_X_WHY ($WF_X_MSG)"
+            return 1
+            ;;
+        403)
+            WF_X_WHY="HTTP 403 Forbidden (an expired or wrongly signed presigned URL?)"
+            return 2
+            ;;
+        *)
+            WF_X_WHY="HTTP $WF_X_CODE${WF_X_MSG:+ ($WF_X_MSG)}"
+            return 2
+            ;;
+    esac
+    if [ "$WF_X_RC" != 0 ]; then
+        WF_X_WHY="transfer broken off (${WF_X_MSG:-exit $WF_X_RC})"
+        return 1
+    fi
+    _vd_n=$WF_X_SIZE
+    case $_vd_n in
+        '' | - | *[!0-9]*)
+            [ "$2" != - ] || return 0
+            _vd_n=$(wc -c <"$2")
+            _vd_n=$((_vd_n))
+            ;;
+    esac
+    if [ "$WF_X_LEN" != - ] && [ "$2" != - ] && [ "$_vd_n" != "$WF_X_LEN" ]; then
+        WF_X_WHY="truncated: $_vd_n of $WF_X_LEN bytes"
+        return 1
+    fi
+    if [ "$1" != - ] && [ "$_vd_n" != "$1" ]; then
+        WF_X_WHY="$_vd_n bytes, expected $1"
+        return 1
+    fi
+}
+
+# wf_url_backoff ATTEMPT WHAT: sleep before the next attempt: the base doubled per attempt (at
+# most 30 s), half of it fixed and half random (jitter), so that retries do not come in step.
+wf_url_backoff() {
+    _bo_cap=$WF_URL_BACKOFF
+    _bo_i=1
+    while [ "$_bo_i" -lt "$1" ] && [ "$_bo_cap" -lt 30000 ]; do
+        _bo_cap=$((_bo_cap * 2))
+        _bo_i=$((_bo_i + 1))
+    done
+    [ "$_bo_cap" -le 30000 ] || _bo_cap=30000
+    WF_RAND=$(((WF_RAND * 1103515245 + 12345) % 2147483648))
+    _bo_ms=$((_bo_cap / 2 + WF_RAND % (_bo_cap / 2 + 1)))
+    _bo_s=$((_bo_ms / 1000))
+    _bo_f=$((_bo_ms % 1000))
+    if [ "$_bo_f" -lt 10 ]; then
+        _bo_f=00$_bo_f
+    elif [ "$_bo_f" -lt 100 ]; then
+        _bo_f=0$_bo_f
+    fi
+    wf_say "retry: $2: $WF_X_WHY; attempt $(($1 + 1)) of $WF_URL_RETRIES in $_bo_s.${_bo_f}s"
+    [ "$_bo_ms" = 0 ] || sleep "$_bo_s.$_bo_f" 2>/dev/null || sleep "$((_bo_s + 1))"
+}
