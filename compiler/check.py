@@ -96,10 +96,13 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         if lit.path in seen:
             yield f"path {lit.path!r} is both staged and literal, or literal twice"
         seen[lit.path] = "literal"
-    for f in staged_files:
-        for p in seen:
-            if p.startswith(f + "/"):
-                yield f"path {p!r} lies inside the staged file {f!r}"
+    files = set(staged_files)  # each path's parents looked up: linear in the list's length
+    for p in seen:
+        parent = posixpath.dirname(p)
+        while parent not in ("/", ""):
+            if parent in files:
+                yield f"path {p!r} lies inside the staged file {parent!r}"
+            parent = posixpath.dirname(parent)
 
     for what, p in (("stdout", plan.stdout), ("stderr", plan.stderr)):
         if (msg := _path_problem(what, p)) is not None:

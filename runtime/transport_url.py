@@ -409,6 +409,8 @@ class Binder:
                     )
                 )
             return out
+        if src.startswith(("http://", "https://")) and item.size is not None:
+            return [item]  # a URL whose size the front end knew already
         url, known = self.store.resolve(src)
         return [replace(item, source=url, size=known if known is not None else item.size)]
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +104,87 @@ def busybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("busybox-bin")
     subprocess.run(["busybox", "--install", "-s", str(d)], check=True)
     return d
+
+
+# -- the test bed's object stores (../shared/testbed/object-store.sh) ---------------------------
+
+OBJSTORE_SH = SHARED / "testbed" / "object-store.sh"
+OBJSTORE_STATE = Path(os.environ.get("STATE", "/tmp/infra-objstore"))
+
+
+@dataclass
+class ObjectStores:
+    """nginx (GET/PUT under http://127.0.0.1:8089/, files in ``www``) and SeaweedFS (S3 with real
+    SigV4 and expiry checks, key/secret ``testing``) on 127.0.0.1."""
+
+    http: str
+    https: str
+    https_ca: str
+    seaweed: str
+    www: Path
+
+    def s3(self):  # type: ignore[no-untyped-def]
+        import boto3
+        from botocore.config import Config
+
+        cfg = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+        return boto3.client(
+            "s3",
+            endpoint_url=self.seaweed,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+            config=cfg,
+        )
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def objstore() -> Iterator[ObjectStores]:
+    """The object stores; started with object-store.sh (and stopped, by the PIDs it recorded)
+    when they are not running already. Tests then talk to 127.0.0.1 only."""
+    started = False
+    if not (_port_open(8089) and _port_open(8333)):
+        why = None
+        if not OBJSTORE_SH.exists():
+            why = f"{OBJSTORE_SH} is missing"
+        elif os.geteuid() != 0:
+            why = "the object stores are not running and starting them needs root"
+        if why:
+            if os.environ.get("WFREWRITE_REQUIRE_PODMAN") == "1":
+                pytest.fail(why)
+            pytest.skip(why)
+        p = subprocess.run(
+            ["bash", str(OBJSTORE_SH), "start"], capture_output=True, text=True, check=False
+        )
+        if p.returncode != 0:
+            pytest.fail(f"object-store.sh start failed:\n{p.stderr[-3000:]}")
+        started = True
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    stores = ObjectStores(
+        http="http://127.0.0.1:8089",
+        https="https://127.0.0.1:8443",
+        https_ca=str(OBJSTORE_STATE / "tls" / "cert.pem"),
+        seaweed="http://127.0.0.1:8333",
+        www=OBJSTORE_STATE / "www",
+    )
+    s3 = stores.s3()
+    try:
+        s3.create_bucket(Bucket="wfr-tests")
+    except s3.exceptions.ClientError as e:
+        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    try:
+        yield stores
+    finally:
+        if started:
+            subprocess.run(["bash", str(OBJSTORE_SH), "stop"], capture_output=True, check=False)

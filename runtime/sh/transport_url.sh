@@ -38,6 +38,15 @@ wf_transport_probe() {
         wf_say "url transport: uploads with $WF_UP"
     fi
     [ "$WF_URL_UPLOAD" != post ] || [ "$WF_UP" != curl ] || wf_url_curl_form
+    # curl 7.75 and later report every transfer's exit code (%{exitcode}): one curl process
+    # then works through a whole shard, on one connection
+    WF_URL_BATCH=
+    if [ -n "$WF_C_CURL" ]; then
+        case $(curl --version 2>/dev/null </dev/null) in
+            "curl 7."[0-6]?.* | "curl 7.7"[0-4].* | "curl "[0-6].*) ;;
+            "curl "*) WF_URL_BATCH=1 ;;
+        esac
+    fi
 }
 
 wf_url_count() {
@@ -282,7 +291,7 @@ wf_url_parallel() {
     while [ "$_pl_i" -lt "$_pl_n" ]; do
         : >"$2.$_pl_i.out"
         if [ -s "$2.$_pl_i" ]; then
-            wf_url_shard "$1" "$_pl_i" <"$2.$_pl_i" >"$2.$_pl_i.out" &
+            wf_url_shard "$1" "$_pl_i" "$2.$_pl_i" >"$2.$_pl_i.out" &
             _pl_pids="$_pl_pids $!"
         fi
         _pl_i=$((_pl_i + 1))
@@ -314,48 +323,166 @@ wf_url_parallel() {
     return "$_pl_rc"
 }
 
-# wf_url_shard OP INDEX: the jobs on stdin, one after the other; one result line each.
+# wf_url_shard OP INDEX JOBS: the jobs in the file JOBS, one after the other; one result line
+# each. With a curl that reports per-transfer exit codes, one curl does them all first (on one
+# connection); what it did not get right goes through the one-by-one path, which retries.
 wf_url_shard() {
     WF_X_TMP=$WF_META/x/s$2
     WF_RAND=$((($$ + $2 * 7919 + 1) % 2147483648))
+    _sd_batch=
+    if [ -n "$WF_URL_BATCH" ]; then
+        [ "$1" != get ] || [ "$WF_GET" != curl ] || _sd_batch=1
+        [ "$1" != put ] || [ "$WF_UP" != curl ] || [ "$WF_URL_UPLOAD" != put ] || _sd_batch=1
+    fi
+    if [ -n "$_sd_batch" ]; then
+        wf_url_curl_batch "$1" "$3"
+        return 0
+    fi
     while IFS=$WF_TAB read -r _sd_a _sd_b _sd_c _sd_d; do
         [ ! -e "$WF_META/x/abort" ] || break
-        if [ "$1" = get ]; then
-            if wf_url_get_item "$_sd_a" "$_sd_b" "$_sd_c" "$_sd_d"; then
-                printf 'ok\t%s\n' "$_sd_b"
-                continue
-            fi
-            printf 'fail\tinput %s\t%s\n' "$_sd_b" "$WF_X_FAIL"
-        else
-            if wf_url_put_item "$_sd_a" "$_sd_b" "$_sd_c"; then
-                printf 'ok\t%s\t%s\t%s\n' "$_sd_a" "$_sd_b" "$WF_X_SUM"
-                continue
-            fi
-            printf 'fail\toutput %s\t%s\n' "$_sd_a" "$WF_X_FAIL"
+        wf_url_one "$1" 1 "$_sd_a" "$_sd_b" "$_sd_c" "$_sd_d" || break
+    done <"$3"
+}
+
+# wf_url_one OP FIRST A B C D: one job (get: URL DEST SIZE SHA1; put: PATH SIZE ENCODED), its
+# attempts numbered from FIRST; prints its result line. Returns 1 (and stops the others) if it
+# failed.
+wf_url_one() {
+    if [ "$1" = get ]; then
+        if wf_url_get_item "$3" "$4" "$5" "$6" "$2"; then
+            printf 'ok\t%s\n' "$4"
+            return 0
         fi
+        printf 'fail\tinput %s\t%s\n' "$4" "$WF_X_FAIL"
+    else
+        if wf_url_put_item "$3" "$4" "$5" "$2"; then
+            printf 'ok\t%s\t%s\t%s\n' "$3" "$4" "$WF_X_SUM"
+            return 0
+        fi
+        printf 'fail\toutput %s\t%s\n' "$3" "$WF_X_FAIL"
+    fi
+    : >"$WF_META/x/abort"
+    return 1
+}
+
+# wf_url_curl_batch OP JOBS: the first attempt at every job of JOBS in one curl (a config file
+# of url/output or url/upload-file pairs, one -w line per transfer); the sha1 of each upload is
+# taken meanwhile. Jobs it did not get right go to wf_url_one from attempt 2.
+wf_url_curl_batch() {
+    _cb_k=0
+    while IFS=$WF_TAB read -r _cb_a _cb_b _cb_c _cb_d; do
+        if [ "$1" = get ]; then
+            : >"$WF_X_TMP.p$_cb_k"
+            wf_url_cfg_escape "$_cb_a"
+            printf 'url = "%s"\n' "$WF_ESC"
+            printf 'output = "%s"\n' "$WF_X_TMP.p$_cb_k"
+        else
+            wf_url_cfg_escape "$WF_URL_OUT$_cb_c"
+            printf 'url = "%s"\n' "$WF_ESC"
+            wf_url_cfg_escape "$WF_ROOT/$_cb_a"
+            printf 'upload-file = "%s"\n' "$WF_ESC"
+        fi
+        _cb_k=$((_cb_k + 1))
+    done <"$2" >"$WF_X_TMP.cfg"
+    _cb_sums=
+    if [ "$1" = put ] && [ -n "$WF_URL_SHA1" ]; then
+        wf_url_sums <"$2" >"$WF_X_TMP.sums" &
+        _cb_sums=$!
+    fi
+    curl -q -sS -L -H 'Expect:' --connect-timeout "$WF_URL_STALL" --speed-limit 1 \
+        --speed-time "$WF_URL_STALL" ${WF_URL_CA:+--cacert} ${WF_URL_CA:+"$WF_URL_CA"} \
+        -w '%{http_code} %{size_download} %{size_upload} %{exitcode}\n' -K "$WF_X_TMP.cfg" \
+        >"$WF_X_TMP.res" 2>"$WF_X_TMP.err" </dev/null || :
+    if [ -n "$_cb_sums" ]; then
+        wait "$_cb_sums" || :
+    else
+        : >"$WF_X_TMP.sums"
+    fi
+    _cb_k=0
+    while IFS=$WF_TAB read -r _cb_a _cb_b _cb_c _cb_d <&3; do
+        [ ! -e "$WF_META/x/abort" ] || break
+        WF_X_CODE=000
+        _cb_down=
+        _cb_up=
+        WF_X_RC=1
+        read -r WF_X_CODE _cb_down _cb_up WF_X_RC <&4 || :
+        WF_X_SUM=-
+        [ "$1" != put ] || read -r WF_X_SUM _cb_rest <&5 || WF_X_SUM=-
+        WF_X_LEN=-
+        WF_X_MSG="curl exit $WF_X_RC"
+        _cb_v=0
+        if [ "$1" = get ]; then
+            WF_X_SIZE=$_cb_down
+            wf_url_verdict "$_cb_c" "$WF_X_TMP.p$_cb_k" || _cb_v=$?
+            if [ "$_cb_v" = 0 ] && wf_url_check_sum "$WF_X_TMP.p$_cb_k" "$_cb_d" &&
+                mv -f "$WF_X_TMP.p$_cb_k" "$_cb_b"; then
+                printf 'ok\t%s\n' "$_cb_b"
+            else
+                rm -f "$WF_X_TMP.p$_cb_k"
+                wf_url_retry_one get "$_cb_v" "$_cb_a" "$_cb_b" "$_cb_c" "$_cb_d" || break
+            fi
+        else
+            WF_X_SIZE=$_cb_up
+            wf_url_verdict "$_cb_b" - || _cb_v=$?
+            if [ "$_cb_v" = 0 ]; then
+                printf 'ok\t%s\t%s\t%s\n' "$_cb_a" "$_cb_b" "$WF_X_SUM"
+            else
+                wf_url_retry_one put "$_cb_v" "$_cb_a" "$_cb_b" "$_cb_c" "" || break
+            fi
+        fi
+        _cb_k=$((_cb_k + 1))
+    done 3<"$2" 4<"$WF_X_TMP.res" 5<"$WF_X_TMP.sums"
+}
+
+# wf_url_retry_one OP VERDICT A B C D: a job the batch did not get right: a fatal verdict fails
+# it at once, any other goes on from attempt 2.
+wf_url_retry_one() {
+    if [ "$2" = 2 ] || [ "$WF_URL_RETRIES" -le 1 ]; then
+        case $1 in
+            get)
+                WF_X_SHOW=${3%%\?*}
+                printf 'fail\tinput %s\tGET %s: %s (attempt 1 of %s)\n' "$4" "$WF_X_SHOW" "$WF_X_WHY" "$WF_URL_RETRIES"
+                ;;
+            *) printf 'fail\toutput %s\tPUT %s: %s (attempt 1 of %s)\n' "$3" "$WF_URL_OUT$5" "$WF_X_WHY" "$WF_URL_RETRIES" ;;
+        esac
         : >"$WF_META/x/abort"
-        break
+        return 1
+    fi
+    wf_url_one "$1" 2 "$3" "$4" "$5" "$6"
+}
+
+# wf_url_sums: "path<TAB>..." lines on stdin -> the sha1 of each $WF_ROOT/path on stdout.
+wf_url_sums() {
+    while IFS=$WF_TAB read -r _us_path _us_rest; do
+        $WF_URL_SHA1 <"$WF_ROOT/$_us_path" || printf -- '-\n'
     done
 }
 
-# wf_url_get_item URL DEST SIZE SHA1: download URL into a partial file, check it (HTTP status,
-# Content-Length, the expected size and sha1), then give it its name; retried. WF_X_FAIL says why
-# it failed.
+# wf_url_check_sum FILE SHA1: true if SHA1 is - (none known), or there is no sha1sum, or FILE's
+# sha1 is SHA1 (WF_X_WHY says otherwise).
+wf_url_check_sum() {
+    [ "$2" != - ] && [ -n "$WF_URL_SHA1" ] || return 0
+    _ck_sum=$($WF_URL_SHA1 <"$1")
+    [ "${_ck_sum%% *}" != "$2" ] || return 0
+    WF_X_WHY="sha1 ${_ck_sum%% *}, expected $2"
+    return 1
+}
+
+# wf_url_get_item URL DEST SIZE SHA1 [FIRST]: download URL into a partial file, check it (HTTP
+# status, Content-Length, the expected size and sha1), then give it its name; retried (attempts
+# numbered from FIRST, after a backoff if FIRST > 1). WF_X_FAIL says why it failed.
 wf_url_get_item() {
     _gi_part=$WF_X_TMP.part
-    _gi_try=1
+    _gi_try=${5:-1}
     WF_X_SHOW=${1%%\?*}
+    [ "$_gi_try" = 1 ] || wf_url_backoff "$((_gi_try - 1))" "GET $WF_X_SHOW"
     while :; do
         : >"$_gi_part"
         wf_url_once "$WF_GET" get "$1" "$_gi_part"
         _gi_v=0
         wf_url_verdict "$3" "$_gi_part" || _gi_v=$?
-        if [ "$_gi_v" = 0 ] && [ "$4" != - ] && [ -n "$WF_URL_SHA1" ]; then
-            _gi_sum=$($WF_URL_SHA1 <"$_gi_part")
-            if [ "${_gi_sum%% *}" != "$4" ]; then
-                _gi_v=1
-                WF_X_WHY="sha1 ${_gi_sum%% *}, expected $4"
-            fi
+        if [ "$_gi_v" = 0 ] && ! wf_url_check_sum "$_gi_part" "$4"; then
+            _gi_v=1
         fi
         if [ "$_gi_v" = 0 ]; then
             mv -f "$_gi_part" "$2" && return 0
@@ -372,11 +499,12 @@ wf_url_get_item() {
     done
 }
 
-# wf_url_put_item PATH SIZE ENCODED: upload $WF_ROOT/PATH (SIZE bytes) as PATH under the upload
-# prefix (PUT <prefix><ENCODED>, or POST with key=<key prefix><PATH>); retried. Its sha1 is taken
-# meanwhile (WF_X_SUM).
+# wf_url_put_item PATH SIZE ENCODED [FIRST]: upload $WF_ROOT/PATH (SIZE bytes) as PATH under the
+# upload prefix (PUT <prefix><ENCODED>, or POST with key=<key prefix><PATH>); retried (attempts
+# numbered from FIRST). Its sha1 is taken meanwhile (WF_X_SUM).
 wf_url_put_item() {
     _pi_file=$WF_ROOT/$1
+    _pi_try=${4:-1}
     if [ "$WF_URL_UPLOAD" = post ]; then
         _pi_url=$WF_URL_OUT
         _pi_key=$WF_URL_KEY$1
@@ -392,7 +520,7 @@ wf_url_put_item() {
         $WF_URL_SHA1 <"$_pi_file" >"$WF_X_TMP.sum" &
         _pi_sp=$!
     fi
-    _pi_try=1
+    [ "$_pi_try" = 1 ] || wf_url_backoff "$((_pi_try - 1))" "$WF_X_SHOW"
     while :; do
         wf_url_once "$WF_UP" "$WF_URL_UPLOAD" "$_pi_url" "$_pi_file" "$_pi_key"
         _pi_v=0

@@ -522,8 +522,9 @@ wf_on_exit() {
     esac
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
-        # The manifest is the commit point: the transport publishes it last.
-        wf_transport_commit || _we_code=$WF_EXIT_UPLOAD
+        # The manifest is the commit point: the transport publishes it last (if that fails, a
+        # task that had failed already keeps its own exit code).
+        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
     fi
     exit "$_we_code"
 }
