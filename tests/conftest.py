@@ -188,3 +188,38 @@ def objstore() -> Iterator[ObjectStores]:
     finally:
         if started:
             subprocess.run(["bash", str(OBJSTORE_SH), "stop"], capture_output=True, check=False)
+
+
+# -- HTTP clients for the url transport's scripts --------------------------------------------------
+
+# client set -> (tools linked beside BusyBox's applets, what the log says it uses)
+CLIENTS = {
+    "curl": (["curl"], "downloads with curl, uploads with curl"),
+    "wget": (["wget"], "downloads with wget, uploads with wget"),
+    "busybox": ([], "downloads with bbwget, uploads with nc"),
+    "python": (["python3"], "downloads with python, uploads with python"),
+    "perl": (["perl"], "downloads with perl, uploads with perl"),
+    "bash": (["bash"], "downloads with bash, uploads with bash"),
+}
+SYSTEM_PATH = "/usr/bin:/bin"
+
+
+@pytest.fixture(scope="session")
+def client_path(tmp_path_factory: pytest.TempPathFactory, busybox_bin: Path) -> dict[str, Path]:
+    """One PATH directory per client set: BusyBox's applets (without its wget and nc unless the
+    set is "busybox") plus that client, linked from the host."""
+    out = {}
+    for name, (tools, _) in CLIENTS.items():
+        d = tmp_path_factory.mktemp(f"path-{name}")
+        subprocess.run(["busybox", "--install", "-s", str(d)], check=True)
+        if name != "busybox":
+            for applet in ("wget", "nc"):
+                (d / applet).unlink(missing_ok=True)
+        for tool in tools:
+            real = shutil.which(tool, path=SYSTEM_PATH)
+            if real is None:
+                pytest.skip(f"{tool} is not installed in {SYSTEM_PATH}")
+            (d / tool).unlink(missing_ok=True)
+            (d / tool).symlink_to(os.path.realpath(real))
+        out[name] = d
+    return out

@@ -366,8 +366,9 @@ wf_url_one() {
 }
 
 # wf_url_curl_batch OP JOBS: the first attempt at every job of JOBS in one curl (a config file
-# of url/output or url/upload-file pairs, one -w line per transfer); the sha1 of each upload is
-# taken meanwhile. Jobs it did not get right go to wf_url_one from attempt 2.
+# of url/output or url/upload-file pairs, one -w line per transfer, read in step with JOBS); the
+# sha1 of each upload is taken meanwhile. Jobs it did not get right go to wf_url_one from attempt
+# 2 (whose own scratch files are not the batch's).
 wf_url_curl_batch() {
     _cb_k=0
     while IFS=$WF_TAB read -r _cb_a _cb_b _cb_c _cb_d; do
@@ -381,6 +382,7 @@ wf_url_curl_batch() {
             printf 'url = "%s"\n' "$WF_ESC"
             wf_url_cfg_escape "$WF_ROOT/$_cb_a"
             printf 'upload-file = "%s"\n' "$WF_ESC"
+            printf 'output = "%s"\n' "$WF_X_TMP.bbody"
         fi
         _cb_k=$((_cb_k + 1))
     done <"$2" >"$WF_X_TMP.cfg"
@@ -392,7 +394,7 @@ wf_url_curl_batch() {
     curl -q -sS -L -H 'Expect:' --connect-timeout "$WF_URL_STALL" --speed-limit 1 \
         --speed-time "$WF_URL_STALL" ${WF_URL_CA:+--cacert} ${WF_URL_CA:+"$WF_URL_CA"} \
         -w '%{http_code} %{size_download} %{size_upload} %{exitcode}\n' -K "$WF_X_TMP.cfg" \
-        >"$WF_X_TMP.res" 2>"$WF_X_TMP.err" </dev/null || :
+        >"$WF_X_TMP.bres" 2>"$WF_X_TMP.berr" </dev/null || :
     if [ -n "$_cb_sums" ]; then
         wait "$_cb_sums" || :
     else
@@ -406,6 +408,8 @@ wf_url_curl_batch() {
         _cb_up=
         WF_X_RC=1
         read -r WF_X_CODE _cb_down _cb_up WF_X_RC <&4 || :
+        WF_X_CODE=${WF_X_CODE:-000}
+        WF_X_RC=${WF_X_RC:-1}
         WF_X_SUM=-
         [ "$1" != put ] || read -r WF_X_SUM _cb_rest <&5 || WF_X_SUM=-
         WF_X_LEN=-
@@ -431,7 +435,7 @@ wf_url_curl_batch() {
             fi
         fi
         _cb_k=$((_cb_k + 1))
-    done 3<"$2" 4<"$WF_X_TMP.res" 5<"$WF_X_TMP.sums"
+    done 3<"$2" 4<"$WF_X_TMP.bres" 5<"$WF_X_TMP.sums"
 }
 
 # wf_url_retry_one OP VERDICT A B C D: a job the batch did not get right: a fatal verdict fails
