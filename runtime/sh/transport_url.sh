@@ -147,17 +147,17 @@ wf_url_plain() {
 
 # wf_url_take NAME: WF_TAKEN is the client's name if the image has it.
 wf_url_take() {
-    eval "_tk=\${WF_C_$1:-}"
-    [ -n "$_tk" ] || return 1
+    WF_TAKEN=
     case $1 in
-        CURL) WF_TAKEN=curl ;;
-        WGET) WF_TAKEN=wget ;;
-        BBWGET) WF_TAKEN=bbwget ;;
-        PYTHON) WF_TAKEN=python ;;
-        PERL) WF_TAKEN=perl ;;
-        BASH) WF_TAKEN=bash ;;
-        NC) WF_TAKEN=nc ;;
+        CURL) [ -z "$WF_C_CURL" ] || WF_TAKEN=curl ;;
+        WGET) [ -z "$WF_C_WGET" ] || WF_TAKEN=wget ;;
+        BBWGET) [ -z "$WF_C_BBWGET" ] || WF_TAKEN=bbwget ;;
+        PYTHON) [ -z "$WF_C_PYTHON" ] || WF_TAKEN=python ;;
+        PERL) [ -z "$WF_C_PERL" ] || WF_TAKEN=perl ;;
+        BASH) [ -z "$WF_C_BASH" ] || WF_TAKEN=bash ;;
+        NC) [ -z "$WF_C_NC" ] || WF_TAKEN=nc ;;
     esac
+    [ -n "$WF_TAKEN" ]
 }
 
 # -- stage: the downloads -----------------------------------------------------------------------
@@ -557,7 +557,13 @@ wf_url_verdict() {
             return 1
             ;;
         403)
-            WF_X_WHY="HTTP 403 Forbidden (an expired or wrongly signed presigned URL?)"
+            WF_X_WHY="HTTP 403 Forbidden"
+            if [ -n "$WF_URL_EXPIRES" ] && _vd_now=$(date +%s 2>/dev/null) &&
+                [ "$_vd_now" -ge "$WF_URL_EXPIRES" ]; then
+                WF_X_WHY="$WF_X_WHY: the presigned URLs expired $((_vd_now - WF_URL_EXPIRES))s ago"
+            else
+                WF_X_WHY="$WF_X_WHY (a wrongly signed or expired presigned URL?)"
+            fi
             return 2
             ;;
         *)
