@@ -409,3 +409,28 @@ def test_literal_files_move_out_when_the_script_would_not_fit(
     assert p.returncode == 0, p.stderr
     ok, dest = fetched(bound, store, tmp_path)
     assert ok and (dest / "work" / "all.txt").read_bytes() == b"".join(blobs)
+
+
+def test_sigterm_commits_nothing(
+    objstore: ObjectStores, client_path: dict[str, Path], tmp_path: Path
+) -> None:
+    """Stopped by a signal, the script uploads nothing: no manifest on the store, exit 86."""
+    import signal
+
+    plan, store = task(tmp_path, objstore, "put", command="echo started; sleep 30\n")
+    script = tmp_path / "script.sh"
+    script.write_text(emit(plan))
+    proc = subprocess.Popen(
+        [shutil.which("dash") or "dash", str(script)],
+        env={"PATH": str(client_path["curl"])},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    out = Path(plan.stdout)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (out.exists() and out.read_text()):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == EXIT_CODES["terminated"]
+    assert fetched(plan, store, tmp_path)[0] is False

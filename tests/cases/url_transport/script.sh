@@ -960,17 +960,22 @@ wf_url_jobs() {
 # -- unstage: the uploads -----------------------------------------------------------------------
 
 wf_transport_unstage() {
-    # no client (the probe said so), or stopped by a signal: nothing goes up
-    [ -n "$WF_UP" ] || return 0
-    [ "$WF_STATUS" != terminated ] || return 0
+    # no client (the probe said so), or stopped by a signal: nothing goes up, so the manifest
+    # (if it can be committed at all) lists nothing
+    if [ -z "$WF_UP" ] || [ "$WF_STATUS" = terminated ]; then
+        [ ! -f "$WF_META/outputs.tsv" ] || : >"$WF_META/outputs.tsv"
+        return 0
+    fi
     LC_ALL=C
     export LC_ALL
     WF_X_TMP=$WF_META/x/main
+    _us_out=$(wc -c <"$WF_STDOUT")
+    _us_err=$(wc -c <"$WF_STDERR")
     # every file output once, with the command's stdout and stderr (the driver shows them)
     {
         [ ! -f "$WF_META/outputs.tsv" ] || wf_url_files <"$WF_META/outputs.tsv"
-        printf '%s\t%s\n' "${WF_STDOUT#"$WF_ROOT"/}" "$(wc -c <"$WF_STDOUT")"
-        printf '%s\t%s\n' "${WF_STDERR#"$WF_ROOT"/}" "$(wc -c <"$WF_STDERR")"
+        printf '%s\t%s\n' "${WF_STDOUT#"$WF_ROOT"/}" "$((_us_out))"
+        printf '%s\t%s\n' "${WF_STDERR#"$WF_ROOT"/}" "$((_us_err))"
     } | wf_url_names >"$WF_META/put.tsv"
     if ! wf_url_parallel put "$WF_META/put.tsv"; then
         WF_PARTIAL=true
@@ -1019,6 +1024,7 @@ wf_url_names() {
 # -- commit: the manifest, last -----------------------------------------------------------------
 
 wf_transport_commit() {
+    [ "$WF_STATUS" != terminated ] || return 0
     if [ -z "$WF_UP" ]; then
         wf_say "error: no way to upload $WF_META/manifest.json from this image: the driver will find no manifest"
         return 0
