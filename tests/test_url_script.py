@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -15,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CLIENTS, ObjectStores, shells
+from conftest import CLIENTS, SYSTEM_PATH, ObjectStores, shells
 
 from wfrewrite.compiler.check import check
 from wfrewrite.compiler.emit import emit
@@ -38,6 +39,7 @@ def store_options(stores: ObjectStores, kind: str, **kw: object) -> transport_ur
 
 
 INPUTS = {
+    "empty": b"",
     "a.txt": b"hello\nworld\n",
     "b c.bin": bytes(range(256)) * 1200 + b"\x00\x00tail",
     "ünï %20.txt": "ünïcødé\n".encode(),
@@ -434,3 +436,30 @@ def test_sigterm_commits_nothing(
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == EXIT_CODES["terminated"]
     assert fetched(plan, store, tmp_path)[0] is False
+
+
+@pytest.mark.parametrize("tool", ["openssl", "python3", "sha1sum"])
+def test_big_files_checksummed_with_the_fastest_tool(
+    tool: str, objstore: ObjectStores, client_path: dict[str, Path], tmp_path: Path
+) -> None:
+    """Files of 16 MiB and more are checksummed by openssl or python3 when the image has them;
+    the sums agree with the driver's (fetch checks every listed object's sha1)."""
+    path = tmp_path / "bin"
+    shutil.copytree(client_path["curl"], path, symlinks=True)
+    if tool != "sha1sum":
+        real = shutil.which(tool, path=SYSTEM_PATH)
+        assert real is not None
+        (path / tool).symlink_to(os.path.realpath(real))
+    big = os.urandom(17 << 20)
+    plan, store = task(
+        tmp_path,
+        objstore,
+        "put",
+        inputs={"big.bin": big},
+        command="cp in/big.bin 'x y.bin'\n",
+    )
+    p, _ = run(plan, tmp_path, path)
+    assert p.returncode == 0, p.stderr
+    ok, dest = fetched(plan, store, tmp_path)
+    m = json.loads((dest / "wfrewrite" / "manifest.json").read_text())
+    assert ok and [f["sha1"] for f in m["files"]] == [hashlib.sha1(big).hexdigest()]
