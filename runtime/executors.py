@@ -125,8 +125,13 @@ class Executor:
 
     def fetch(self, plan: TaskPlan, host_root: str) -> None:
         """The url transport: the manifest and the files it lists, into ``host_root``."""
-        if self._binder is not None and plan.transport == "url":
-            transport_url.fetch(plan, self._binder.store, host_root)
+        b = self._binder
+        if (
+            b is not None
+            and plan.transport == "url"
+            and transport_url.fetch(plan, b.store, host_root)
+        ):
+            transport_url.restore_placeholders(plan, b, host_root)
 
     def container_root(self, host_root: str) -> str:
         raise NotImplementedError

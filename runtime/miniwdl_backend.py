@@ -179,7 +179,10 @@ def _tail(path: str, lines: int = 5) -> str:
 def task_plugin(
     cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any, **recv: Any
 ) -> Generator[dict[str, Any], dict[str, Any], None]:
-    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise)."""
+    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise);
+    with the url transport, inputs given as URIs become placeholders the driver binds to them."""
+    if _url_transport(cfg):
+        recv = {**recv, "inputs": remote_placeholders(recv["inputs"], run_dir)}
     inputs = recv["inputs"]
     with _pending_lock:
         _pending[os.path.realpath(run_dir)] = (task, inputs)
@@ -189,7 +192,51 @@ def task_plugin(
         if isinstance(container, PlanningContainer) and container.wf_task is None:
             container.attach(task, inputs)
         recv = yield recv
+        if _url_transport(cfg):
+            _fill_remote_outputs(cfg, recv["outputs"])
         yield recv
     finally:
         with _pending_lock:
             _pending.pop(os.path.realpath(run_dir), None)
+
+
+def _url_transport(cfg: Any) -> bool:
+    return (
+        cfg.has_section("wfrewrite")
+        and str(cfg.get("scheduler", "container_backend", "")) == "wfrewrite"
+        and str(cfg.get("wfrewrite", "transport", "mounted")) == "url"
+    )
+
+
+def remote_placeholders(inputs: Any, run_dir: str) -> Any:
+    """File and Directory inputs given as s3://, gs:// or http(s):// URIs, each replaced by an
+    empty local placeholder: miniwdl then neither downloads them (it would need a downloader
+    task and its image) nor refuses them, and the url transport's driver turns each placeholder
+    back into its URI (presigned for s3://) when it binds the plan."""
+    counter = [0]
+
+    def swap(v: Value.File | Value.Directory) -> str | None:
+        if not transport_url.is_uri(v.value):
+            return v.value
+        counter[0] += 1
+        return transport_url.remote_placeholder(
+            v.value, run_dir, counter[0], isinstance(v, Value.Directory)
+        )
+
+    return Value.rewrite_env_paths(inputs, swap)
+
+
+def _fill_remote_outputs(cfg: Any, outputs: Any) -> None:
+    """An output that is a remote input (``File same = f``) resolves to its placeholder: only
+    then is the input downloaded to the host, into the placeholder."""
+    ex = executor_for(cfg)
+    binder = getattr(ex, "_binder", None)
+    if binder is None:
+        return
+
+    def fill(v: Value.File | Value.Directory) -> str | None:
+        if isinstance(v, Value.File):
+            transport_url.fill_placeholder(binder.store, v.value)
+        return v.value
+
+    Value.rewrite_env_paths(outputs, fill)

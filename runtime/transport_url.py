@@ -49,6 +49,8 @@ import hashlib
 import json
 import os
 import posixpath
+import re
+import shutil
 import ssl
 import tempfile
 import time
@@ -76,6 +78,28 @@ CHUNK = 1 << 20
 
 # (path under the task's root, file to write) -> False if there is no such object
 Reader = Callable[[str, BinaryIO], bool]
+
+# Inputs given as URIs (s3://, http(s)://) reach miniwdl as empty local placeholders (see
+# wfrewrite.runtime.miniwdl_backend.remote_placeholders): placeholder's real path -> the URI.
+REMOTE_INPUTS: dict[str, str] = {}
+_URI = re.compile(r"(s3|gs|https?)://")
+
+
+def remote_placeholder(uri: str, run_dir: str, n: int, directory: bool) -> str:
+    """An empty local stand-in for the input ``uri`` (bound to the URI itself, not uploaded)."""
+    base = posixpath.basename(urllib.parse.urlparse(uri).path.rstrip("/")) or "input"
+    path = os.path.join(run_dir, "_wfr_remote", str(n), urllib.parse.unquote(base))
+    if directory:
+        os.makedirs(path, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+    REMOTE_INPUTS[os.path.realpath(path)] = uri
+    return path
+
+
+def is_uri(value: str) -> bool:
+    return bool(_URI.match(value))
 
 
 @dataclass(frozen=True)
@@ -352,6 +376,8 @@ class Binder:
         self.store = store
         self.opts = opts
         self._uploaded: dict[tuple[str, int, int], tuple[str, int, str]] = {}
+        # bound URL of a remote input -> its local placeholder (see restore_placeholders)
+        self.placeholder_of: dict[str, str] = {}
         self._ca_pem = ""
         if opts.ca_file:
             with open(opts.ca_file, encoding="ascii") as f:
@@ -394,6 +420,12 @@ class Binder:
 
     def _items(self, item: StageItem, key: str) -> list[StageItem]:
         src = item.source
+        remote = REMOTE_INPUTS.get(os.path.realpath(src)) if src.startswith("/") else None
+        if remote is not None:
+            out = self._items(replace(item, source=remote, size=None), key)
+            if item.kind == "file":
+                self.placeholder_of[out[0].source] = src
+            return out
         if src.startswith("/"):
             if item.kind == "directory":
                 return self._local_dir(item, key)
@@ -530,6 +562,43 @@ def fetch(plan: TaskPlan, store: Store, host_root: str) -> bool:
     return True
 
 
+def fill_placeholder(store: Store, path: str) -> None:
+    """If ``path`` is (a link to) the empty placeholder of a remote file input, download the
+    input into it."""
+    real = os.path.realpath(path)
+    uri = REMOTE_INPUTS.get(real)
+    if uri is None or os.path.getsize(real) > 0:
+        return
+    url, _ = store.resolve(uri)
+    ctx = store.ssl_context()
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=".wfr-fetch.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _retrying(lambda: _download(url, f, ctx), f"GET {url.partition('?')[0]}")
+        os.replace(tmp, real)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _download(url: str, f: BinaryIO, ctx: ssl.SSLContext | None) -> None:
+    f.seek(0)
+    f.truncate()
+    with urllib.request.urlopen(url, timeout=120, context=ctx) as r:
+        while chunk := r.read(CHUNK):
+            f.write(chunk)
+
+
+def restore_placeholders(plan: TaskPlan, binder: Binder, host_root: str) -> None:
+    """A remote input that is also an output: miniwdl maps it back to its local placeholder, so
+    the placeholder gets the fetched content."""
+    for item in plan.stage:
+        placeholder = binder.placeholder_of.get(item.source)
+        fetched = os.path.join(host_root, posixpath.relpath(item.path, plan.layout.root))
+        if placeholder and os.path.isfile(fetched) and not os.path.samefile(fetched, placeholder):
+            shutil.copyfile(fetched, placeholder)
+
+
 def _logs(plan: TaskPlan) -> list[str]:
     return [posixpath.relpath(p, plan.layout.root) for p in (plan.stdout, plan.stderr)]
 
@@ -570,8 +639,6 @@ def _get_to(
 
 
 def _remove(path: str) -> None:
-    import shutil
-
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     else:

@@ -264,3 +264,45 @@ def test_failure_in_container_reports_stderr(objstore: ObjectStores, tmp_path: P
     r = run(tmp_path, objstore, EXAMPLES / "fail_on_purpose.wdl")
     assert r.rc == 1
     assert "the command exited with 3" in r.stderr and "reference genome is missing" in r.stderr
+
+
+def test_inputs_given_as_uris(objstore: ObjectStores, tmp_path: Path) -> None:
+    """s3:// inputs are presigned by the driver, http(s):// ones passed through: nothing is
+    downloaded to the host, unless an output is the input itself."""
+    s3 = objstore.s3()
+    key = f"remote-{uuid.uuid4().hex[:8]}"
+    s3.put_object(Bucket="wfr-tests", Key=f"{key}/x.txt", Body=b"from seaweed\n")
+    s3.put_object(Bucket="wfr-tests", Key=f"{key}/d/a.txt", Body=b"A\n")
+    s3.put_object(Bucket="wfr-tests", Key=f"{key}/d/sub/b.txt", Body=b"B\n")
+    (objstore.www / "wfr-tests" / key).mkdir(parents=True)
+    (objstore.www / "wfr-tests" / key / "y z.txt").write_text("from nginx\n")
+    src = task(
+        tmp_path,
+        """task rem {
+  input { File f  File g  Directory d }
+  command <<<
+    cat '~{f}' '~{g}' '~{d}/a.txt' '~{d}/sub/b.txt' > all.txt
+  >>>
+  output { File all = "all.txt"  File same = f }
+  runtime { container: "busybox:latest" }
+}""",
+    )
+    r = run(
+        tmp_path,
+        objstore,
+        src,
+        kind="post",
+        inputs={
+            "rem.f": f"s3://wfr-tests/{key}/x.txt",
+            "rem.g": f"{objstore.http}/wfr-tests/{key}/y%20z.txt",
+            "rem.d": f"s3://wfr-tests/{key}/d",
+        },
+    )
+    assert r.rc == 0, r.stderr
+    out = r.json["outputs"]
+    assert Path(out["rem.all"]).read_text() == "from seaweed\nfrom nginx\nA\nB\n"
+    assert Path(out["rem.same"]).read_text() == "from seaweed\n"
+    plan = json.loads((Path(r.json["dir"]) / "wfrewrite" / "plan.json").read_text())
+    sources = [s["source"] for s in plan["stage"] if s["kind"] == "file"]
+    assert any("X-Amz-Signature=" in s for s in sources), "s3:// inputs are presigned"
+    assert f"{objstore.http}/wfr-tests/{key}/y%20z.txt" in sources
