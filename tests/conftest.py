@@ -186,6 +186,12 @@ def objstore() -> Iterator[ObjectStores]:
     try:
         yield stores
     finally:
+        # what the tests wrote: their own prefixes on nginx, their own bucket on SeaweedFS
+        for d in ("wfr-tests", "wfr-podman", "wfr-conformance"):
+            shutil.rmtree(stores.www / d, ignore_errors=True)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="wfr-tests"):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket="wfr-tests", Key=obj["Key"])
         if started:
             subprocess.run(["bash", str(OBJSTORE_SH), "stop"], capture_output=True, check=False)
 

@@ -377,6 +377,7 @@ def test_ten_thousand_inputs(
     print(f"10,000 inputs staged and the task run in {took:.1f}s")
     ok, dest = fetched(plan, store, tmp_path)
     assert ok and (dest / "work" / "n.txt").read_text() == "10000\n9999\n"
+    shutil.rmtree(d)
 
 
 def test_literal_files_move_out_when_the_script_would_not_fit(
