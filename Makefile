@@ -11,7 +11,7 @@ EXTRAS ?= dev,toil
 SHARED ?= ../shared
 TESTBED := $(SHARED)/testbed
 
-.PHONY: setup testbed demo test test-fast check bench clean goldens
+.PHONY: setup testbed demo test test-fast check bench bench-staging clean goldens
 
 setup: $(VENV)/.installed
 
@@ -59,6 +59,11 @@ check: setup
 
 bench: setup
 	$(PY) bench/overhead.py
+
+# The url transport's transfers against plain curl / xargs -P curl in a container (needs the
+# object stores: ../shared/testbed/object-store.sh start; about 3 GiB of disk).
+bench-staging: setup
+	$(PY) bench/staging.py
 
 clean:
 	rm -rf $(VENV) build runs .pytest_cache .mypy_cache .ruff_cache

@@ -48,7 +48,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from wfrewrite.main import write_atomically
+    from wfrewrite.main import url_executor_options, write_atomically
     from wfrewrite.runtime import cwl_run
     from wfrewrite.runtime.executors import Options
 
@@ -66,6 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             user=args.user,
             network=args.network,
+            **url_executor_options(args),
         ),
     )
     outcome = cwl_run.run(opts)

@@ -16,6 +16,7 @@ import sys
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import WfError, render
+from wfrewrite.main import add_url_options, url_executor_options
 from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, Options
 
 
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--read-only", action="store_true", help="container: read-only root fs")
     ap.add_argument("--user", help="container: run as this uid[:gid]")
     ap.add_argument("--network", help="container: network mode for tools that ask for one")
+    add_url_options(ap)
     ap.add_argument("tool", metavar="TOOL", help="a CWL document (file.cwl or file.cwl#id)")
     ap.add_argument("job", metavar="JOB", nargs="?", help="the job object (YAML or JSON)")
     return ap
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _setup_logging(args.quiet, args.debug)
 
+    try:
+        url_executor_options(args)
+    except WfError as exn:
+        print(render(exn), file=sys.stderr)
+        return exn.exit_code
     opts = cwl_run.RunOptions(
         tool=args.tool,
         job=args.job,
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             read_only=args.read_only,
             user=args.user,
             network=args.network,
+            **url_executor_options(args),
         ),
     )
     try:

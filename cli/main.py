@@ -3,7 +3,7 @@
     wfrewrite compile SOURCE.wdl|SOURCE.cwl [-i INPUTS] [--task NAME] -o DIR [--root /mnt/wfr]
         writes DIR/script.sh and DIR/plan.json (nothing at all on error)
     wfrewrite run SOURCE.wdl|SOURCE.cwl [-i INPUTS] [--task NAME] [--executor auto|local|podman|docker]
-                  [-o OUTPUTS.json] [--dir RUN_DIR]
+                  [-o OUTPUTS.json] [--dir RUN_DIR] [--transport mounted|url --store URL]
         compiles, executes and collects; prints {"outputs": {...}, "dir": RUN_DIR}
 
 A CWL document (``.cwl``, or a file that starts like one) goes to the CWL front end: INPUTS is its
@@ -27,7 +27,7 @@ from typing import Any
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import Unsupported, WfError, die, render
-from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, select
+from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, TRANSPORTS, select
 
 log = logging.getLogger("wfrewrite")
 
@@ -117,7 +117,56 @@ def parser() -> argparse.ArgumentParser:
         "there is (clamp, miniwdl's behaviour)",
     )
     r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
+    add_url_options(r)
     return ap
+
+
+def add_url_options(parser: argparse.ArgumentParser) -> None:
+    """--transport and the url transport's store options (wfrewrite run, wfrewrite-cwl-runner)."""
+    u = parser.add_argument_group(
+        "the url transport (nothing mounted; inputs and outputs over HTTP)"
+    )
+    u.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="mounted",
+        help="mounted (default): the task's directory is mounted; url: nothing is mounted, the "
+        "script downloads its inputs and uploads its outputs (needs --store)",
+    )
+    u.add_argument(
+        "--store",
+        metavar="URL",
+        help="where objects go: an http(s) prefix taking PUT (WebDAV, nginx), e.g. "
+        "http://127.0.0.1:8089/wfr/, or s3://bucket/prefix (presigned with boto3)",
+    )
+    u.add_argument(
+        "--s3-endpoint", metavar="URL", help="an S3-compatible endpoint for s3:// stores"
+    )
+    u.add_argument("--store-ca", metavar="PEM", help="a CA certificate for an https store")
+    u.add_argument("--url-expires", type=int, default=86400, metavar="SECONDS")
+    u.add_argument("--url-parallel", type=int, default=4, metavar="N", help="transfers at a time")
+    u.add_argument("--url-retries", type=int, default=5, metavar="N", help="attempts per transfer")
+    u.add_argument("--url-stall", type=int, default=60, metavar="SECONDS")
+
+
+def url_executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``executors.Options`` fields from --transport/--store... (a WfError if incomplete)."""
+    if args.transport != "url":
+        return {}
+    if not args.store:
+        raise WfError("--transport url needs --store (an http(s) PUT prefix or s3://bucket/prefix)")
+    from wfrewrite.runtime.transport_url import StoreOptions
+
+    store = StoreOptions(
+        store=args.store,
+        s3_endpoint=args.s3_endpoint,
+        expires=args.url_expires,
+        ca_file=os.path.abspath(args.store_ca) if args.store_ca else None,
+        parallel=args.url_parallel,
+        retries=args.url_retries,
+        stall=args.url_stall,
+    )
+    return {"transport": "url", "store": store}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,6 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     unsupported = _unsupported(args)
     if isinstance(tgt, Tree.Task):
         wdl.check_hints_section(tgt, unsupported)
+    url_executor_options(args)  # --transport url needs --store: say so before anything runs
     executor = args.executor
     if executor == "auto":
         executor = select("auto").name
@@ -264,6 +314,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             "slurm_container": args.slurm_container,
             "unsupported": args.unsupported,
             "resources": args.resources,
+            "transport": args.transport,
+            "store": args.store or "",
+            "s3_endpoint": args.s3_endpoint or "",
+            "store_ca": os.path.abspath(args.store_ca) if args.store_ca else "",
+            "url_expires": str(args.url_expires),
+            "url_parallel": str(args.url_parallel),
+            "url_retries": str(args.url_retries),
+            "url_stall": str(args.url_stall),
         },
     }
     cfg = wdl_config.Loader(

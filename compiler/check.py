@@ -12,7 +12,9 @@ Invariants:
 - the image is a non-empty string or explicitly None ("no image declared");
 - a script command has a shell, an argv command has words and no shell; only an argv command
   goes through the image's entrypoint;
-- a work alias is an absolute normalized path; a time limit is not negative.
+- a work alias is an absolute normalized path; a time limit is not negative;
+- the ``url`` transport has its ``UrlSpec`` (and the others none), every staged file comes from
+  an http(s) URL, and uploads go to an http(s) URL (a PUT prefix ends with '/').
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import posixpath
 import re
 
 from .diagnostics import PlanError
-from .plan import LINK_MODES, TRANSPORTS, TaskPlan
+from .plan import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,6 +75,7 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         yield f"unknown link_mode {plan.link_mode!r}"
     if plan.transport not in TRANSPORTS:
         yield f"unknown transport {plan.transport!r}"
+    yield from _url_problems(plan)
 
     seen: dict[str, str] = {}
     staged_files: list[str] = []
@@ -98,10 +101,13 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         if lit.path in seen:
             yield f"path {lit.path!r} is both staged and literal, or literal twice"
         seen[lit.path] = "literal"
-    for f in staged_files:
-        for p in seen:
-            if p.startswith(f + "/"):
-                yield f"path {p!r} lies inside the staged file {f!r}"
+    files = set(staged_files)  # each path's parents looked up: linear in the list's length
+    for p in seen:
+        parent = posixpath.dirname(p)
+        while parent not in ("/", ""):
+            if parent in files:
+                yield f"path {p!r} lies inside the staged file {parent!r}"
+            parent = posixpath.dirname(parent)
 
     for what, p in (("stdout", plan.stdout), ("stderr", plan.stderr)):
         if (msg := _path_problem(what, p)) is not None:
@@ -152,3 +158,39 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
             yield f"exit code {n} is outside 0..255"
     if plan.max_retries < 0:
         yield "max_retries is negative"
+
+
+_HTTP = re.compile(r"https?://[^/\s]+(/\S*)?\Z")
+
+
+def _url_problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    spec = plan.url
+    if plan.transport != "url":
+        if spec is not None:
+            yield f"a UrlSpec on a plan with transport {plan.transport!r}"
+        return
+    if spec is None:
+        yield "transport 'url' needs a UrlSpec (where outputs go)"
+        return
+    if spec.upload not in UPLOAD_METHODS:
+        yield f"unknown upload method {spec.upload!r}"
+    if not _HTTP.match(spec.upload_url):
+        yield f"upload URL {spec.upload_url!r} is not an http(s) URL"
+    elif spec.upload == "put" and not spec.upload_url.endswith("/"):
+        yield f"the PUT prefix {spec.upload_url!r} must end with '/'"
+    if spec.upload == "put" and (spec.fields or spec.key_prefix):
+        yield "form fields and a key prefix only go with upload 'post'"
+    for f in spec.fields:
+        if not f.name or _CONTROL.search(f.name + f.value):
+            yield f"form field {f.name!r} is empty or has a control character"
+    if _CONTROL.search(spec.key_prefix):
+        yield "the key prefix has a control character"
+    if spec.stage_list and not _HTTP.match(spec.stage_list):
+        yield f"staging list URL {spec.stage_list!r} is not an http(s) URL"
+    if spec.parallel < 1 or spec.retries < 1 or spec.stall < 1 or spec.backoff_ms < 0:
+        yield "parallel, retries and stall must be at least 1, backoff_ms at least 0"
+    for item in plan.stage:
+        if item.kind == "file" and not _HTTP.match(item.source):
+            yield f"staging source {item.source!r} for {item.path!r} is not an http(s) URL"
+        if item.checksum is not None and not re.fullmatch(r"sha1\$[0-9a-f]{40}", item.checksum):
+            yield f"checksum {item.checksum!r} for {item.path!r} is not sha1$<40 hex digits>"

@@ -19,7 +19,18 @@ docstring the data section reads
     WF_COMMAND
     }
 
-followed by ``lib.sh``, the phase files and ``wf_main "$@"``. Emitting twice is byte-identical.
+followed by ``lib.sh``, the phase files, the transport's files (``TRANSPORT_FILES``) and
+``wf_main "$@"``. Emitting twice is byte-identical. A plan with the ``url`` transport adds its
+destinations and knobs as data, and its staging rows carry URLs and checksums:
+
+    WF_URL_UPLOAD=put
+    WF_URL_OUT=http://127.0.0.1:8089/wfr/5f2c/out/
+    ...
+    wf_plan_stage() {
+    "$@" <<'WF_DATA'
+    file	r	http://127.0.0.1:8089/wfr/5f2c/in/0/names.txt	/tmp/wfr/work/_miniwdl_inputs/0/names.txt	12	-
+    WF_DATA
+    }
 """
 
 from __future__ import annotations
@@ -27,12 +38,16 @@ from __future__ import annotations
 import shlex
 from importlib import resources
 
-from .plan import Capture, TaskPlan
+from .plan import Capture, StageItem, TaskPlan
 
-# Runtime files in the order they are inlined after the data section; "{stage}" is the staging
-# phase of the plan's transport.
-RUNTIME_FILES = ("lib.sh", "probe.sh", "{stage}", "run.sh", "collect.sh", "main.sh")
-STAGE_FILES = {"mounted": "stage.sh", "platform": "stage_platform.sh"}
+# Runtime files in the order they are inlined after the data section; the transport's own files
+# (transport_<name>.sh: its probe, stage, unstage and commit hooks) follow stage.sh.
+RUNTIME_FILES = ("lib.sh", "probe.sh", "stage.sh", "run.sh", "collect.sh", "main.sh")
+TRANSPORT_FILES = {
+    "mounted": ("transport_mounted.sh",),
+    "url": ("url_clients.sh", "transport_url.sh"),
+    "platform": ("transport_platform.sh",),
+}
 
 _cache: dict[str, str] = {}
 
@@ -165,9 +180,14 @@ def _capture_row(c: Capture) -> str:
 
 def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
     """The utilities beyond the script's own (cat, mv, wc, mkdir) that this plan needs, and why:
-    the probe checks them before any work is done."""
+    the probe checks them before any work is done. (The ``url`` transport's HTTP clients are
+    chosen by its own probe, ``wf_url_probe``.)"""
     need: dict[str, str] = {}
-    if plan.stage and plan.transport == "mounted":
+    if plan.transport == "url":
+        need["awk"] = "to list and name the outputs to upload (url transport)"
+        need["rm"] = "to remove partial downloads (url transport)"
+        need["sleep"] = "to back off between retries (url transport)"
+    elif plan.stage and plan.transport == "mounted":
         if plan.link_mode in ("symlink", "hardlink"):
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
@@ -182,6 +202,54 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
     ):
         need["find"] = "to list Directory outputs"
     return list(need.items())
+
+
+def stage_row(plan: TaskPlan, s: StageItem) -> str:
+    """One staging record: kind, r|w, source, destination, size or - (and, for the ``url``
+    transport, the sha1 to check or -)."""
+    cols = [s.kind, "w" if s.writable else "r", s.source, s.path]
+    cols.append("-" if s.size is None else str(s.size))
+    if plan.transport == "url":
+        cols.append(s.checksum.partition("$")[2] if s.checksum else "-")
+    return "\t".join(cols)
+
+
+def stage_list(plan: TaskPlan) -> str:
+    """The staging list as the script reads it (what a ``url`` plan's ``stage_list`` URL serves)."""
+    return "".join(stage_row(plan, s) + "\n" for s in plan.stage)
+
+
+def _url_variables(plan: TaskPlan) -> list[tuple[str, str]]:
+    spec = plan.url
+    if spec is None:
+        return []
+    https_in = any(s.kind == "file" and s.source.startswith("https:") for s in plan.stage)
+    https_in = https_in or spec.stage_list.startswith("https:")
+    return [
+        ("WF_URL_UPLOAD", spec.upload),
+        ("WF_URL_OUT", spec.upload_url),
+        ("WF_URL_KEY", spec.key_prefix),
+        ("WF_URL_LIST", spec.stage_list),
+        ("WF_URL_LIST_SIZE", "-" if spec.stage_list_size is None else str(spec.stage_list_size)),
+        ("WF_URL_LIST_SHA1", spec.stage_list_sha1 or "-"),
+        ("WF_URL_EXPIRES", "" if spec.expires is None else str(spec.expires)),
+        ("WF_URL_PARALLEL", str(spec.parallel)),
+        ("WF_URL_RETRIES", str(spec.retries)),
+        ("WF_URL_BACKOFF", str(spec.backoff_ms)),
+        ("WF_URL_STALL", str(spec.stall)),
+        ("WF_URL_HTTPS_GET", "1" if https_in else "0"),
+        ("WF_URL_HTTPS_PUT", "1" if spec.upload_url.startswith("https:") else "0"),
+    ]
+
+
+def _url_data(plan: TaskPlan) -> list[str]:
+    spec = plan.url
+    if spec is None:
+        return []
+    return [
+        data_feed("wf_plan_fields", [f"{f.name}\t{f.value}" for f in spec.fields]),
+        heredoc("wf_plan_ca", spec.ca_pem, tag="WF_PEM"),
+    ]
 
 
 def data_section(plan: TaskPlan) -> str:
@@ -204,23 +272,16 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_TEMPFAIL_CODES", _codes(plan.temporary_fail_codes)),
         ("WF_PERMFAIL_CODES", _codes(plan.permanent_fail_codes)),
         ("WF_TIME_LIMIT", _time_limit(plan)),
+        *_url_variables(plan),
     ]
     out = ["# ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----\n"]
     out += [f"{k}={_word(v)}\n" for k, v in variables]
     out.append(calls("wf_plan_env", [["wf_setenv", e.name, e.value] for e in plan.env]))
-    stage_rows = [
-        "\t".join(
-            (
-                s.kind,
-                "w" if s.writable else "r",
-                s.source,
-                s.path,
-                "-" if s.size is None else str(s.size),
-            )
-        )
-        for s in plan.stage
-    ]
+    # A `url` plan whose staging list is served from a URL carries none of it in the script.
+    inline = plan.url is None or not plan.url.stage_list
+    stage_rows = [stage_row(plan, s) for s in plan.stage] if inline else []
     out.append(data_feed("wf_plan_stage", stage_rows))
+    out += _url_data(plan)
     out.append(calls("wf_plan_tools", [["wf_need", tool, why] for tool, why in tools_needed(plan)]))
     out.append(
         calls(
@@ -250,7 +311,9 @@ def data_section(plan: TaskPlan) -> str:
 def emit(plan: TaskPlan) -> str:
     """Render the script for ``plan`` (which should have passed ``check``)."""
     parts = [runtime_source("header.sh"), data_section(plan)]
-    stage = STAGE_FILES[plan.transport]
-    parts += [runtime_source(name.format(stage=stage)) for name in RUNTIME_FILES]
+    for name in RUNTIME_FILES:
+        parts.append(runtime_source(name))
+        if name == "stage.sh":
+            parts += [runtime_source(t) for t in TRANSPORT_FILES[plan.transport]]
     parts.append('wf_main "$@"\n')
     return "\n".join(parts)

@@ -47,12 +47,14 @@ PLAN_VERSION = 1
 Lang = Literal["wdl", "cwl"]
 Kind = Literal["file", "directory"]
 LinkMode = Literal["symlink", "hardlink", "copy"]
-Transport = Literal["mounted", "platform"]
+Transport = Literal["mounted", "url", "platform"]
+UploadMethod = Literal["put", "post"]
 Shell = Literal["bash_or_sh", "bash", "sh", "none"]
 CaptureKind = Literal["path", "glob", "directory", "stdout", "stderr", "tree", "cwl_output_json"]
 
 LINK_MODES: tuple[str, ...] = ("symlink", "hardlink", "copy")
-TRANSPORTS: tuple[str, ...] = ("mounted", "platform")
+TRANSPORTS: tuple[str, ...] = ("mounted", "url", "platform")
+UPLOAD_METHODS: tuple[str, ...] = ("put", "post")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +167,41 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FormField:
+    """One field of an S3 presigned POST form (policy, signature, ...): data, not a credential."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrlSpec:
+    """What the ``url`` transport needs besides the staging list (whose sources are then URLs).
+
+    Outputs go where ``upload`` says, each named by its path relative to the task's root:
+    ``put`` sends ``PUT <upload_url><that path, percent-encoded>`` (WebDAV, nginx, any store
+    taking PUT under a prefix); ``post`` sends an S3 presigned POST to ``upload_url`` with
+    ``fields`` and ``key=<key_prefix><that path>`` (one policy for every name under the prefix).
+    ``wfrewrite/manifest.json`` goes last the same way. ``stage_list`` is the URL of the
+    staging list when it does not travel inside the script (checked by size and sha1).
+    """
+
+    upload: UploadMethod = "put"
+    upload_url: str
+    key_prefix: str = ""
+    fields: tuple[FormField, ...] = ()
+    stage_list: str = ""
+    stage_list_size: int | None = None
+    stage_list_sha1: str | None = None
+    ca_pem: str = ""  # CA certificates (PEM) the clients trust besides the image's own
+    expires: int | None = None  # unix time the presigned URLs stop working (for messages)
+    parallel: int = 4  # transfers at a time
+    retries: int = 5  # attempts per transfer
+    backoff_ms: int = 1000  # first backoff; doubled every attempt, full jitter
+    stall: int = 60  # seconds without progress before a transfer is abandoned
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskPlan:
     plan_version: int = PLAN_VERSION
     name: str
@@ -180,6 +217,7 @@ class TaskPlan:
     network: bool | None = None
     layout: Layout
     transport: Transport = "mounted"
+    url: UrlSpec | None = None  # the `url` transport's destinations and knobs
     link_mode: LinkMode = "symlink"
     env: tuple[EnvVar, ...] = ()
     stage: tuple[StageItem, ...] = ()

@@ -11,6 +11,13 @@ with one bind mount (the task's directory at /mnt/wfr; the work dir also at ``la
 when the plan asks), its entrypoint replaced by /bin/sh (an argv command that asks for the image's
 ENTRYPOINT gets it in front), cpu/memory passed as limits and no network when the plan says
 ``network: false``; nothing else of the host is visible.
+
+With ``Options(transport="url", store=StoreOptions(...))`` the container gets no mount at all:
+``prepare`` uploads or presigns the inputs (``wfrewrite.runtime.transport_url``), the script is
+passed as ``/bin/sh -c SCRIPT`` and works in /tmp/wfr inside the container, and after the run the
+executor fetches the manifest and the files it lists into the task's directory on the host, so
+that what reads them (miniwdl's output section) sees what it would have seen with a mount. (The
+url transport needs the network, so a plan's ``network: false`` cannot be enforced with it.)
 """
 
 from __future__ import annotations
@@ -36,9 +43,14 @@ from wfrewrite.compiler.passes import (
 )
 from wfrewrite.compiler.plan import TaskPlan
 
-from .manifest import Manifest, read_manifest
+from . import transport_url
+from .manifest import STATUS_BY_EXIT, Manifest, read_manifest
 
 CONTAINER_ROOT = "/mnt/wfr"
+# The task's directory inside a container when nothing is mounted (the url transport): /tmp is
+# writable in every image, for any uid, and stays writable under --read-only (a tmpfs).
+URL_CONTAINER_ROOT = "/tmp/wfr"
+TRANSPORTS = ("mounted", "url")
 DEFAULT_IMAGE = "ubuntu:22.04"
 EXECUTORS = ("auto", "local", "podman", "docker", "slurm")
 
@@ -61,6 +73,8 @@ class Options:
     network: str | None = None  # container: --network (None: the engine's default)
     extra_args: list[str] = field(default_factory=list)
     slurm_container: str = "podman"  # slurm: what the job runs the task with (podman, docker, none)
+    transport: str = "mounted"  # or "url": nothing mounted, inputs and outputs over HTTP
+    store: transport_url.StoreOptions | None = None  # where the url transport keeps objects
 
 
 def host_meta(host_root: str) -> str:
@@ -100,6 +114,35 @@ class Executor:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
+        o = self.options
+        if o.transport not in TRANSPORTS:
+            raise WfError(
+                f"unknown transport {o.transport!r} (choose from {', '.join(TRANSPORTS)})"
+            )
+        self._binder: transport_url.Binder | None = None
+        if o.transport == "url":
+            if o.store is None:
+                raise WfError("the url transport needs a store (--store http://... or s3://...)")
+            self._binder = transport_url.Binder(transport_url.open_store(o.store), o.store)
+
+    @property
+    def url(self) -> bool:
+        return self._binder is not None
+
+    def bind_url(self, plan: TaskPlan) -> TaskPlan:
+        """The url transport: inputs uploaded or presigned, outputs' destination set."""
+        assert self._binder is not None
+        return self._binder.bind(plan)
+
+    def fetch(self, plan: TaskPlan, host_root: str) -> None:
+        """The url transport: the manifest and the files it lists, into ``host_root``."""
+        b = self._binder
+        if (
+            b is not None
+            and plan.transport == "url"
+            and transport_url.fetch(plan, b.store, host_root)
+        ):
+            transport_url.restore_placeholders(plan, b, host_root)
 
     def container_root(self, host_root: str) -> str:
         raise NotImplementedError
@@ -117,12 +160,19 @@ class Executor:
         return ()
 
     def finish(self, plan: TaskPlan, host_root: str, code: int, log_path: str) -> RunResult:
+        self.fetch(plan, host_root)
         manifest = read_manifest(host_root, host_meta(host_root), self.allowed_outside(plan))
         if manifest is None:
             raise TaskFailed(self.why_no_manifest(plan, code, log_path))
         return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
 
     def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
+        status = STATUS_BY_EXIT.get(code)
+        if plan.transport == "url" and status is not None:
+            return (
+                f"the script ended with {status.replace('_', ' ')} (exit {code}) and no manifest "
+                f"reached the store{_said(_tail(log_path))}"
+            )
         return f"the script did not finish (exit {code}, no manifest){_said(_tail(log_path))}"
 
 
@@ -142,6 +192,8 @@ class LocalExecutor(Executor):
                 "the local executor runs on the host; use a container executor",
             )
         mode = self.options.link_mode or "symlink"
+        if self.url:
+            return run_passes(plan, [self.bind_url, lambda p: bind_entrypoint(p, ())])
         return run_passes(
             plan, [lambda p: set_link_mode(p, mode), lambda p: bind_entrypoint(p, ())]
         )
@@ -189,12 +241,44 @@ class ContainerExecutor(Executor):
         self._entrypoints: dict[str, tuple[str, ...]] = {}
 
     def container_root(self, host_root: str) -> str:
-        return CONTAINER_ROOT
+        return URL_CONTAINER_ROOT if self.url else CONTAINER_ROOT
 
     def prepare(self, plan: TaskPlan, host_root: str) -> TaskPlan:
         if plan.resources.gpu:
             raise UnsupportedError(
                 "GPUs", plan.source, f"the {self.name} executor passes no GPU to containers"
+            )
+        if self.url:
+            plan = run_passes(
+                plan,
+                [
+                    lambda p: bind_default_image(p, self.options.default_image),
+                    lambda p: (
+                        p.replace(image=self.pick_image(p), image_alternatives=())
+                        if p.image_alternatives
+                        else p
+                    ),
+                ],
+            )
+            assert plan.image is not None
+            # before anything is uploaded: an image without a shell cannot run any script
+            self.require_shell(plan.image)
+            if plan.layout.work_alias:
+                raise UnsupportedError(
+                    f"a work dir at {plan.layout.work_alias}",
+                    plan.source,
+                    "the url transport mounts nothing; use the mounted transport",
+                )
+            return run_passes(
+                plan,
+                [
+                    self.bind_url,
+                    lambda p: (
+                        bind_entrypoint(p, self.entrypoint(p.image or ""))
+                        if p.command.entrypoint
+                        else p
+                    ),
+                ],
             )
         moves: list[tuple[str, str]] = []
 
@@ -262,31 +346,50 @@ class ContainerExecutor(Executor):
             self._entrypoints[image] = words
         return self._entrypoints[image]
 
+    _shell_ok: dict[str, bool] = {}
+
+    def require_shell(self, image: str) -> None:
+        """Fail before any transfer if ``image`` has no /bin/sh (one quick run, cached)."""
+        if image not in self._shell_ok:
+            probe = subprocess.run(
+                [
+                    self.binary,
+                    "run",
+                    "--rm",
+                    "--network=none",
+                    "--entrypoint=/bin/sh",
+                    image,
+                    "-c",
+                    ":",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if probe.returncode == 125:
+                raise TaskFailed(
+                    f"{self.name} could not start the container for image {image}"
+                    f"{_said(probe.stderr.strip()[-600:])}"
+                )
+            self._shell_ok[image] = probe.returncode == 0
+        if not self._shell_ok[image]:
+            raise TaskFailed(
+                f"the image {image} has no /bin/sh; wfrewrite scripts need a POSIX shell in the "
+                "image: use an image with /bin/sh (nothing was transferred)"
+            )
+
     def command(self, plan: TaskPlan, host_root: str, name: str) -> list[str]:
         o = self.options
-        args = [
-            self.binary,
-            "run",
-            "--rm",
-            "--name",
-            name,
-            "--entrypoint",
-            "/bin/sh",
-            "-v",
-            f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}",
-            "-w",
-            CONTAINER_ROOT,
-        ]
-        if plan.layout.work_alias:
-            work = os.path.join(
-                os.path.realpath(host_root), os.path.relpath(plan.layout.work, plan.layout.root)
-            )
-            os.makedirs(work, exist_ok=True)
-            args += ["-v", f"{work}:{plan.layout.work_alias}"]
-        args += [
-            "--log-driver",
-            "none" if self.name == "podman" else "json-file",
-        ]
+        args = [self.binary, "run", "--rm", "--name", name, "--entrypoint", "/bin/sh"]
+        if plan.transport == "mounted":
+            args += ["-v", f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT]
+            if plan.layout.work_alias:
+                work = os.path.join(
+                    os.path.realpath(host_root), os.path.relpath(plan.layout.work, plan.layout.root)
+                )
+                os.makedirs(work, exist_ok=True)
+                args += ["-v", f"{work}:{plan.layout.work_alias}"]
+        args += ["--log-driver", "none" if self.name == "podman" else "json-file"]
         if plan.resources.cpu:
             args += ["--cpus", f"{plan.resources.cpu:g}"]
         if plan.resources.memory:
@@ -297,10 +400,13 @@ class ContainerExecutor(Executor):
             args += ["--user", o.user]
         if o.network:
             args += ["--network", o.network]
-        elif plan.network is False:
+        elif plan.network is False and plan.transport != "url":
             args += ["--network", "none"]
         args += o.extra_args
         assert plan.image is not None  # prepare() bound the default image
+        if plan.transport == "url":
+            # nothing mounted: the script travels as one argv word (it fits, see transport_url)
+            return [*args, plan.image, "-c", emit(plan), "wfrewrite"]
         args += [plan.image, os.path.join(CONTAINER_ROOT, "wfrewrite", "script.sh")]
         return args
 
@@ -308,7 +414,7 @@ class ContainerExecutor(Executor):
         self, plan: TaskPlan, host_root: str, *, terminating: Callable[[], bool] | None = None
     ) -> RunResult:
         write_script(plan, host_root)
-        if self.options.user:
+        if self.options.user and plan.transport == "mounted":
             _open_up(host_root)
         log_path = os.path.join(host_meta(host_root), "script.log")
         name = f"wfr-{uuid.uuid4().hex[:12]}"

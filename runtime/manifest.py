@@ -26,6 +26,7 @@ EXIT_CODES = {
     "collection_failed": 84,
     "internal_error": 85,
     "terminated": 86,
+    "upload_failed": 87,
 }
 STATUS_BY_EXIT = {v: k for k, v in EXIT_CODES.items()}
 

@@ -5,6 +5,9 @@
     [wfrewrite]
     executor = podman          # auto | local | podman | docker
     default_image = ubuntu:22.04
+    transport = url            # mounted (the default) | url: nothing mounted, inputs and outputs over HTTP
+    store = http://127.0.0.1:8089/wfr/    # url: an http(s) PUT prefix, or s3://bucket/prefix
+    s3_endpoint =              # url with s3://: the S3 endpoint (default: AWS)
 
 miniwdl keeps doing what it does (inputs, call cache, retries and ``task.attempt``, the output
 section); at the moment it would start a container, ``WfrewriteContainer._run`` lowers the
@@ -32,7 +35,7 @@ from WDL.runtime.error import OutputError
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl_lower import PlanningContainer
 
-from . import executors
+from . import executors, transport_url
 
 _executor_cache: dict[tuple[Any, ...], executors.Executor] = {}
 # run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
@@ -45,6 +48,23 @@ def executor_for(cfg: Any) -> executors.Executor:
         # [wfrewrite] may come from a file, overrides or MINIWDL__WFREWRITE__* variables
         return str(cfg.get("wfrewrite", key, default))
 
+    transport = opt("transport", "mounted") or "mounted"
+    store = None
+    if transport == "url":
+        if not opt("store"):
+            raise TaskError(
+                "[wfrewrite] transport = url needs a store (store = http://... or s3://...)"
+            )
+        store = transport_url.StoreOptions(
+            store=opt("store"),
+            s3_endpoint=opt("s3_endpoint") or None,
+            expires=int(opt("url_expires", "86400")),
+            ca_file=opt("store_ca") or None,
+            parallel=int(opt("url_parallel", "4")),
+            retries=int(opt("url_retries", "5")),
+            backoff_ms=int(opt("url_backoff_ms", "1000")),
+            stall=int(opt("url_stall", "60")),
+        )
     options = executors.Options(
         default_image=opt("default_image", executors.DEFAULT_IMAGE),
         link_mode=opt("link_mode") or None,
@@ -52,6 +72,8 @@ def executor_for(cfg: Any) -> executors.Executor:
         user=opt("user") or None,
         network=opt("network") or None,
         slurm_container=opt("slurm_container", "podman"),
+        transport=transport,
+        store=store,
     )
     key = (
         opt("executor", "auto"),
@@ -61,6 +83,8 @@ def executor_for(cfg: Any) -> executors.Executor:
         options.user,
         options.network,
         options.slurm_container,
+        transport,
+        store,
     )
     if key not in _executor_cache:
         _executor_cache[key] = executors.select(key[0], options)
@@ -158,7 +182,10 @@ def _tail(path: str, lines: int = 5) -> str:
 def task_plugin(
     cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any, **recv: Any
 ) -> Generator[dict[str, Any], dict[str, Any], None]:
-    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise)."""
+    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise);
+    with the url transport, inputs given as URIs become placeholders the driver binds to them."""
+    if _url_transport(cfg):
+        recv = {**recv, "inputs": remote_placeholders(recv["inputs"], run_dir)}
     inputs = recv["inputs"]
     with _pending_lock:
         _pending[os.path.realpath(run_dir)] = (task, inputs)
@@ -168,7 +195,51 @@ def task_plugin(
         if isinstance(container, PlanningContainer) and container.wf_task is None:
             container.attach(task, inputs)
         recv = yield recv
+        if _url_transport(cfg):
+            _fill_remote_outputs(cfg, recv["outputs"])
         yield recv
     finally:
         with _pending_lock:
             _pending.pop(os.path.realpath(run_dir), None)
+
+
+def _url_transport(cfg: Any) -> bool:
+    return (
+        cfg.has_section("wfrewrite")
+        and str(cfg.get("scheduler", "container_backend", "")) == "wfrewrite"
+        and str(cfg.get("wfrewrite", "transport", "mounted")) == "url"
+    )
+
+
+def remote_placeholders(inputs: Any, run_dir: str) -> Any:
+    """File and Directory inputs given as s3://, gs:// or http(s):// URIs, each replaced by an
+    empty local placeholder: miniwdl then neither downloads them (it would need a downloader
+    task and its image) nor refuses them, and the url transport's driver turns each placeholder
+    back into its URI (presigned for s3://) when it binds the plan."""
+    counter = [0]
+
+    def swap(v: Value.File | Value.Directory) -> str | None:
+        if not transport_url.is_uri(v.value):
+            return v.value
+        counter[0] += 1
+        return transport_url.remote_placeholder(
+            v.value, run_dir, counter[0], isinstance(v, Value.Directory)
+        )
+
+    return Value.rewrite_env_paths(inputs, swap)
+
+
+def _fill_remote_outputs(cfg: Any, outputs: Any) -> None:
+    """An output that is a remote input (``File same = f``) resolves to its placeholder: only
+    then is the input downloaded to the host, into the placeholder."""
+    ex = executor_for(cfg)
+    binder = getattr(ex, "_binder", None)
+    if binder is None:
+        return
+
+    def fill(v: Value.File | Value.Directory) -> str | None:
+        if isinstance(v, Value.File):
+            transport_url.fill_placeholder(binder.store, v.value)
+        return v.value
+
+    Value.rewrite_env_paths(outputs, fill)

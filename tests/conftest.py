@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +104,128 @@ def busybox_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("busybox-bin")
     subprocess.run(["busybox", "--install", "-s", str(d)], check=True)
     return d
+
+
+# -- the test bed's object stores (../shared/testbed/object-store.sh) ---------------------------
+
+OBJSTORE_SH = SHARED / "testbed" / "object-store.sh"
+OBJSTORE_STATE = Path(os.environ.get("STATE", "/tmp/infra-objstore"))
+
+
+@dataclass
+class ObjectStores:
+    """nginx (GET/PUT under http://127.0.0.1:8089/, files in ``www``) and SeaweedFS (S3 with real
+    SigV4 and expiry checks, key/secret ``testing``) on 127.0.0.1."""
+
+    http: str
+    https: str
+    https_ca: str
+    seaweed: str
+    www: Path
+
+    def s3(self):  # type: ignore[no-untyped-def]
+        import boto3
+        from botocore.config import Config
+
+        cfg = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+        return boto3.client(
+            "s3",
+            endpoint_url=self.seaweed,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+            config=cfg,
+        )
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def objstore() -> Iterator[ObjectStores]:
+    """The object stores; started with object-store.sh (and stopped, by the PIDs it recorded)
+    when they are not running already. Tests then talk to 127.0.0.1 only."""
+    started = False
+    if not (_port_open(8089) and _port_open(8333)):
+        why = None
+        if not OBJSTORE_SH.exists():
+            why = f"{OBJSTORE_SH} is missing"
+        elif os.geteuid() != 0:
+            why = "the object stores are not running and starting them needs root"
+        if why:
+            if os.environ.get("WFREWRITE_REQUIRE_PODMAN") == "1":
+                pytest.fail(why)
+            pytest.skip(why)
+        p = subprocess.run(
+            ["bash", str(OBJSTORE_SH), "start"], capture_output=True, text=True, check=False
+        )
+        if p.returncode != 0:
+            pytest.fail(f"object-store.sh start failed:\n{p.stderr[-3000:]}")
+        started = True
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    stores = ObjectStores(
+        http="http://127.0.0.1:8089",
+        https="https://127.0.0.1:8443",
+        https_ca=str(OBJSTORE_STATE / "tls" / "cert.pem"),
+        seaweed="http://127.0.0.1:8333",
+        www=OBJSTORE_STATE / "www",
+    )
+    s3 = stores.s3()
+    try:
+        s3.create_bucket(Bucket="wfr-tests")
+    except s3.exceptions.ClientError as e:
+        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    try:
+        yield stores
+    finally:
+        # what the tests wrote: their own prefixes on nginx, their own bucket on SeaweedFS
+        for d in ("wfr-tests", "wfr-podman", "wfr-conformance"):
+            shutil.rmtree(stores.www / d, ignore_errors=True)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="wfr-tests"):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket="wfr-tests", Key=obj["Key"])
+        if started:
+            subprocess.run(["bash", str(OBJSTORE_SH), "stop"], capture_output=True, check=False)
+
+
+# -- HTTP clients for the url transport's scripts --------------------------------------------------
+
+# client set -> (tools linked beside BusyBox's applets, what the log says it uses)
+CLIENTS = {
+    "curl": (["curl"], "downloads with curl, uploads with curl"),
+    "wget": (["wget"], "downloads with wget, uploads with wget"),
+    "busybox": ([], "downloads with bbwget, uploads with nc"),
+    "python": (["python3"], "downloads with python, uploads with python"),
+    "perl": (["perl"], "downloads with perl, uploads with perl"),
+    "bash": (["bash"], "downloads with bash, uploads with bash"),
+}
+SYSTEM_PATH = "/usr/bin:/bin"
+
+
+@pytest.fixture(scope="session")
+def client_path(tmp_path_factory: pytest.TempPathFactory, busybox_bin: Path) -> dict[str, Path]:
+    """One PATH directory per client set: BusyBox's applets (without its wget and nc unless the
+    set is "busybox") plus that client, linked from the host."""
+    out = {}
+    for name, (tools, _) in CLIENTS.items():
+        d = tmp_path_factory.mktemp(f"path-{name}")
+        subprocess.run(["busybox", "--install", "-s", str(d)], check=True)
+        if name != "busybox":
+            for applet in ("wget", "nc"):
+                (d / applet).unlink(missing_ok=True)
+        for tool in tools:
+            real = shutil.which(tool, path=SYSTEM_PATH)
+            if real is None:
+                pytest.skip(f"{tool} is not installed in {SYSTEM_PATH}")
+            (d / tool).unlink(missing_ok=True)
+            (d / tool).symlink_to(os.path.realpath(real))
+        out[name] = d
+    return out

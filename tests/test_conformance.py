@@ -68,13 +68,18 @@ def test_wdl_suite(suite: str, executor: str, tmp_path) -> None:  # type: ignore
     )
 
 
-@pytest.mark.parametrize("executor", ["local", "podman"])
-def test_cwl_suite(executor: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("executor", ["local", "podman", "podman-url"])
+def test_cwl_suite(executor: str, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
+    """podman-url: podman with `--transport url` (nothing mounted) through the test bed's nginx."""
     tests = CWL / "conformance_tests.dev.yaml"
     if not tests.is_file():
         pytest.fail(f"{tests} is missing (../shared must sit beside the checkout)")
-    if executor == "podman":
+    runner_args = ["--executor", executor]
+    if executor != "local":
         need_podman()
+    if executor == "podman-url":
+        request.getfixturevalue("objstore")
+        runner_args = ["--executor", "podman", "--transport", "url", "--store", URL_STORE]
     p = subprocess.run(
         [
             str(BIN / "cwltest"),
@@ -89,8 +94,7 @@ def test_cwl_suite(executor: str, tmp_path) -> None:  # type: ignore[no-untyped-
             "--junit-xml",
             str(tmp_path / "junit.xml"),
             "--",
-            "--executor",
-            executor,
+            *runner_args,
         ],
         cwd=CWL,
         capture_output=True,
@@ -111,4 +115,50 @@ def test_cwl_suite(executor: str, tmp_path) -> None:  # type: ignore[no-untyped-
     floor = FLOORS["cwl-v1.2"][executor]
     assert passed >= floor, (
         f"cwl-v1.2/{executor}: {passed} passed, below the floor {floor}\n{out[-4000:]}"
+    )
+
+
+# -- the url transport: nothing mounted, inputs and outputs through the test bed's nginx ----------
+
+URL_STORE = "http://127.0.0.1:8089/wfr-conformance/"
+
+
+@pytest.mark.parametrize("suite", list(SUITES))
+def test_wdl_suite_url(suite: str, objstore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each suite with podman and `--transport url`: same floor as with the mount."""
+    need_podman()
+    report = tmp_path / "report.json"
+    cmd = (
+        f"{BIN / 'wfrewrite'} run {{wdl}} -i {{input}} -o {{output}} {{task_flag}} "
+        f"--executor podman --transport url --store {URL_STORE}"
+    )
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(WDL / "tools" / "run_wdl_tests.py"),
+            "--suite",
+            ".",
+            "-j",
+            "2",
+            "--timeout",
+            "180",
+            *SUITES[suite],
+            "--cmd",
+            cmd,
+            "--json-report",
+            str(report),
+        ],
+        cwd=WDL / suite,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+    )
+    m = re.search(r"(\d+) passed, (\d+) failed", p.stdout)
+    assert m, p.stdout + p.stderr
+    passed, failed = int(m.group(1)), int(m.group(2))
+    print(f"{suite} with podman and the url transport: {passed} passed, {failed} failed")
+    floor = FLOORS[suite]["podman-url"]
+    assert passed >= floor, (
+        f"{suite}/podman-url: {passed} passed, below the floor {floor}\n{p.stdout[-4000:]}"
     )

@@ -150,3 +150,87 @@ def test_golden_runs(name: str, shell: str, tmp_path: Path, busybox_bin: Path) -
         assert manifest["shell"] == ("none" if argv else "sh"), (
             "busybox has no bash: the command must run under sh (an argv command under none)"
         )
+
+
+# -- the url transport: a plan as a driver binds it (no WDL source: the binding needs a store) ----
+
+URL_CASE = CASES_DIR / "url_transport"
+
+
+def url_golden_plan() -> TaskPlan:
+    """The wordcount-like task of plan.py's docstring, bound to an S3 store: presigned GETs for
+    the inputs, a presigned POST policy for the outputs (signatures made up, no credential)."""
+    from wfrewrite.compiler.plan import (
+        Capture,
+        Command,
+        FormField,
+        Layout,
+        StageItem,
+        UrlSpec,
+    )
+
+    root = "/tmp/wfr"
+    lay = Layout.under(root)
+    sig = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature="
+    return TaskPlan(
+        name="hello",
+        lang="wdl",
+        image="busybox:latest",
+        layout=lay,
+        transport="url",
+        url=UrlSpec(
+            upload="post",
+            upload_url="https://s3.example.org/bucket",
+            key_prefix="runs/hello-5f2c0e/out/",
+            fields=(
+                FormField(name="x-amz-algorithm", value="AWS4-HMAC-SHA256"),
+                FormField(
+                    name="x-amz-credential",
+                    value="AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request",
+                ),
+                FormField(name="x-amz-date", value="20260101T000000Z"),
+                FormField(
+                    name="policy", value="eyJleHBpcmF0aW9uIjogIjIwMjYtMDEtMDJUMDA6MDA6MDBaIn0="
+                ),
+                FormField(name="x-amz-signature", value="0" * 64),
+            ),
+            expires=1767312000,
+        ),
+        stage=(
+            StageItem(
+                source=f"https://s3.example.org/bucket/runs/hello-5f2c0e/in/0/names.txt?{sig}{'1' * 64}",
+                path=f"{root}/work/_miniwdl_inputs/0/names.txt",
+                size=12,
+                checksum="sha1$22596363b3de40b06f981fb85d82312e8c0ed511",
+            ),
+        ),
+        command=Command(script="wc -l < /tmp/wfr/work/_miniwdl_inputs/0/names.txt > n.txt\n"),
+        stdout=f"{root}/stdout.txt",
+        stderr=f"{root}/stderr.txt",
+        outputs=("n",),
+        captures=(Capture(output="n", kind="path", pattern="n.txt"),),
+    )
+
+
+def test_url_golden() -> None:
+    plan = check(url_golden_plan())
+    plan_text, script = plan.dumps(), emit(plan)
+    if UPDATE:
+        URL_CASE.mkdir(exist_ok=True)
+        (URL_CASE / "plan.json").write_text(plan_text)
+        (URL_CASE / "script.sh").write_text(script)
+    for fname, got in (("plan.json", plan_text), ("script.sh", script)):
+        path = URL_CASE / fname
+        assert path.exists(), f"{path} is missing: run `make goldens` to create it"
+        assert got == path.read_text(), (
+            f"{path} differs from what wfrewrite now emits; if the change is intended, run "
+            "`make goldens` (WFREWRITE_UPDATE_GOLDENS=1) and review the diff"
+        )
+    assert TaskPlan.loads(plan_text) == plan
+    sc = subprocess.run(
+        [str(BIN / "shellcheck"), "-s", "sh", str(URL_CASE / "script.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sc.returncode == 0, sc.stdout

@@ -11,6 +11,7 @@ WF_EXIT_TEMPFAIL=83
 WF_EXIT_COLLECT=84
 WF_EXIT_INTERNAL=85
 WF_EXIT_TERMINATED=86
+WF_EXIT_UPLOAD=87
 
 WF_TAB='	'
 WF_PHASE=setup
@@ -43,6 +44,7 @@ wf_fail() {
         command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
         collection_failed) exit "$WF_EXIT_COLLECT" ;;
         terminated) exit "$WF_EXIT_TERMINATED" ;;
+        upload_failed) exit "$WF_EXIT_UPLOAD" ;;
         *) exit "$WF_EXIT_INTERNAL" ;;
     esac
 }

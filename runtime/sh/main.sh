@@ -1,6 +1,7 @@
 # shellcheck shell=sh disable=SC2154
 ## main.sh -- wf_main and the EXIT trap. The trap always runs: it records the user's rc and an
-## outcome, and writes manifest.json last and atomically (tmp file, then mv).
+## outcome, lets the transport send the outputs away, and writes manifest.json last and
+## atomically (tmp file, then mv); the transport then commits it (uploads it, for `url`).
 ## wf_main MODE: all (the default) | prologue (set up, probe, stage; no manifest on success) |
 ## epilogue (collect and write the manifest, for a command some other container ran).
 
@@ -47,6 +48,9 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    # The transport sends the outputs away (the url transport uploads them; a failed upload
+    # makes the status upload_failed and leaves the object out of the manifest).
+    [ ! -d "$WF_META" ] || wf_transport_unstage
     case $WF_STATUS in
         succeeded) _we_code=0 ;;
         probe_failed) _we_code=$WF_EXIT_PROBE ;;
@@ -55,10 +59,14 @@ wf_on_exit() {
         command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
         collection_failed) _we_code=$WF_EXIT_COLLECT ;;
         terminated) _we_code=$WF_EXIT_TERMINATED ;;
+        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
         *) _we_code=$WF_EXIT_INTERNAL ;;
     esac
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
+        # The manifest is the commit point: the transport publishes it last (if that fails, a
+        # task that had failed already keeps its own exit code).
+        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
     fi
     exit "$_we_code"
 }

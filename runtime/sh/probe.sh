@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2154,SC2034
 ## probe.sh -- wf_probe: find out, before any work is done, whether this image can run the plan.
 ## The emitter lists the tools this plan needs (wf_plan_tools); the probe checks them and picks
-## the shell for the command.
+## the shell for the command; then the transport checks what it needs (wf_transport_probe).
 
 wf_probe() {
     for _wp_t in cat mv wc; do
@@ -29,4 +29,5 @@ wf_probe() {
         sh) WF_SHELL_USED='sh' ;;
         none) WF_SHELL_USED=none ;;
     esac
+    wf_transport_probe
 }

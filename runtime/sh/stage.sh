@@ -1,11 +1,13 @@
 # shellcheck shell=sh disable=SC2154
-## stage.sh -- wf_stage for the `mounted` transport: every input is linked or copied from the
-## staging directory the executor mounted (or, with no staging dir, from its absolute path).
-## The staging list is data: wf_plan_stage feeds it, one tab-separated record a line
-## (kind, r|w, source, destination, size or -), to the reader it is given.
+## stage.sh -- wf_stage: the transport puts the inputs in place (wf_transport_stage, from
+## transport_<name>.sh), then the literal files are written. For the `mounted` transport every
+## input is linked or copied from the staging directory the executor mounted (or, with no staging
+## dir, from its absolute path): wf_stage_all below. The staging list is data: wf_plan_stage feeds
+## it, one tab-separated record a line (kind, r|w, source, destination, size or -), to the reader
+## it is given.
 
 wf_stage() {
-    wf_plan_stage wf_stage_all
+    wf_transport_stage
     wf_plan_literals
 }
 

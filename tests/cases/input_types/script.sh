@@ -75,6 +75,7 @@ WF_EXIT_TEMPFAIL=83
 WF_EXIT_COLLECT=84
 WF_EXIT_INTERNAL=85
 WF_EXIT_TERMINATED=86
+WF_EXIT_UPLOAD=87
 
 WF_TAB='	'
 WF_PHASE=setup
@@ -107,6 +108,7 @@ wf_fail() {
         command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
         collection_failed) exit "$WF_EXIT_COLLECT" ;;
         terminated) exit "$WF_EXIT_TERMINATED" ;;
+        upload_failed) exit "$WF_EXIT_UPLOAD" ;;
         *) exit "$WF_EXIT_INTERNAL" ;;
     esac
 }
@@ -193,10 +195,11 @@ wf_probe() {
         sh) WF_SHELL_USED='sh' ;;
         none) WF_SHELL_USED=none ;;
     esac
+    wf_transport_probe
 }
 
 wf_stage() {
-    wf_plan_stage wf_stage_all
+    wf_transport_stage
     wf_plan_literals
 }
 
@@ -278,6 +281,22 @@ wf_literal() {
     # shellcheck disable=SC2059  # the format is data escaped for printf, by design
     printf "$4" >"$1" || wf_fail staging_failed "cannot write $1"
     [ "$3" != x ] || chmod +x "$1"
+}
+
+wf_transport_probe() {
+    :
+}
+
+wf_transport_stage() {
+    wf_plan_stage wf_stage_all
+}
+
+wf_transport_unstage() {
+    :
+}
+
+wf_transport_commit() {
+    :
 }
 
 wf_run() {
@@ -562,6 +581,9 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    # The transport sends the outputs away (the url transport uploads them; a failed upload
+    # makes the status upload_failed and leaves the object out of the manifest).
+    [ ! -d "$WF_META" ] || wf_transport_unstage
     case $WF_STATUS in
         succeeded) _we_code=0 ;;
         probe_failed) _we_code=$WF_EXIT_PROBE ;;
@@ -570,10 +592,14 @@ wf_on_exit() {
         command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
         collection_failed) _we_code=$WF_EXIT_COLLECT ;;
         terminated) _we_code=$WF_EXIT_TERMINATED ;;
+        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
         *) _we_code=$WF_EXIT_INTERNAL ;;
     esac
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
+        # The manifest is the commit point: the transport publishes it last (if that fails, a
+        # task that had failed already keeps its own exit code).
+        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
     fi
     exit "$_we_code"
 }

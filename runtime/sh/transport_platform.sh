@@ -1,15 +1,27 @@
 # shellcheck shell=sh disable=SC2154
-## stage_platform.sh -- wf_stage for the `platform` transport: the platform (a TES server, a
-## Kubernetes init container) put every input at its path before the script started; the script
-## only checks that they are there (and their sizes, when known) and creates its literal files.
+## transport_platform.sh -- the `platform` transport's hooks: the platform (a TES server, a
+## Kubernetes init container) put every input at its path before the script started, and takes
+## the outputs from their paths after it ends; the script only checks that the inputs are there
+## (with their sizes, when known).
 
-wf_stage() {
+wf_transport_probe() {
+    :
+}
+
+wf_transport_stage() {
     wf_plan_stage wf_stage_check
-    wf_plan_literals
+}
+
+wf_transport_unstage() {
+    :
+}
+
+wf_transport_commit() {
+    :
 }
 
 wf_stage_check() {
-    while IFS=$WF_TAB read -r _wk_kind _wk_mode _wk_src _wk_dst _wk_size; do
+    while IFS=$WF_TAB read -r _wk_kind _wk_mode _wk_src _wk_dst _wk_size _wk_rest; do
         if [ "$_wk_kind" = directory ]; then
             [ -d "$_wk_dst" ] || wf_fail staging_failed "the platform did not stage the directory $_wk_dst (from $_wk_src)"
         else
