@@ -127,7 +127,7 @@ def test_long_staging_list_leaves_the_script() -> None:
     )
     script = emit(check(plan(url=spec)))
     assert "in/a%20b.txt" not in script
-    assert "WF_URL_LIST=http://h/p/stage.tsv" in script
+    assert "WF_URL_LIST='http://h/p/stage.tsv'" in script
 
 
 def test_hostile_values_stay_data(tmp_path) -> None:  # type: ignore[no-untyped-def]

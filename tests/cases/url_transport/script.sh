@@ -4,34 +4,36 @@
 set -eu
 
 # ---- the plan: data only, quoted by wfrewrite.compiler.emit.q ----
-WF_TASK=hello
-WF_ROOT=/tmp/wfr
-WF_WORK=/tmp/wfr/work
-WF_TMP=/tmp/wfr/tmp
-WF_HOME=/tmp/wfr/home
-WF_META=/tmp/wfr/wfrewrite
+WF_TASK='hello'
+WF_ROOT='/tmp/wfr'
+WF_WORK='/tmp/wfr/work'
+WF_TMP='/tmp/wfr/tmp'
+WF_HOME='/tmp/wfr/home'
+WF_META='/tmp/wfr/wfrewrite'
 WF_STAGE_DIR=''
-WF_LINK_MODE=symlink
-WF_SHELL=bash_or_sh
+WF_WORK_ALIAS=''
+WF_LINK_MODE='symlink'
+WF_SHELL='bash_or_sh'
 WF_STDIN=''
-WF_STDOUT=/tmp/wfr/stdout.txt
-WF_STDERR=/tmp/wfr/stderr.txt
-WF_SUCCESS_CODES=0
+WF_STDOUT='/tmp/wfr/stdout.txt'
+WF_STDERR='/tmp/wfr/stderr.txt'
+WF_SUCCESS_CODES='0'
 WF_TEMPFAIL_CODES=''
 WF_PERMFAIL_CODES=''
-WF_URL_UPLOAD=post
-WF_URL_OUT=https://s3.example.org/bucket
-WF_URL_KEY=runs/hello-5f2c0e/out/
+WF_TIME_LIMIT=''
+WF_URL_UPLOAD='post'
+WF_URL_OUT='https://s3.example.org/bucket'
+WF_URL_KEY='runs/hello-5f2c0e/out/'
 WF_URL_LIST=''
-WF_URL_LIST_SIZE=-
-WF_URL_LIST_SHA1=-
-WF_URL_EXPIRES=1767312000
-WF_URL_PARALLEL=4
-WF_URL_RETRIES=5
-WF_URL_BACKOFF=1000
-WF_URL_STALL=60
-WF_URL_HTTPS_GET=1
-WF_URL_HTTPS_PUT=1
+WF_URL_LIST_SIZE='-'
+WF_URL_LIST_SHA1='-'
+WF_URL_EXPIRES='1767312000'
+WF_URL_PARALLEL='4'
+WF_URL_RETRIES='5'
+WF_URL_BACKOFF='1000'
+WF_URL_STALL='60'
+WF_URL_HTTPS_GET='1'
+WF_URL_HTTPS_PUT='1'
 wf_plan_env() {
     :
 }
@@ -87,6 +89,7 @@ WF_EXIT_UPLOAD=87
 
 WF_TAB='	'
 WF_PHASE=setup
+WF_MODE=all
 WF_STATUS=
 WF_MESSAGE=
 WF_RC=
@@ -94,6 +97,7 @@ WF_SHELL_USED=
 WF_PARTIAL=false
 WF_OUTCOME=
 WF_CHILD=
+WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 
@@ -1429,24 +1433,35 @@ wf_url_backoff() {
 
 wf_run() {
     _wr_in=${WF_STDIN:-/dev/null}
+    # The command runs where the plan says: the work dir, or the path it is also mounted at.
+    _wr_dir=${WF_WORK_ALIAS:-$WF_WORK}
     # The command runs in the background so that a signal reaches the wrapper's trap at once.
     if [ "$WF_SHELL_USED" = none ]; then
         (
-            cd "$WF_WORK" && wf_plan_env && wf_plan_argv
+            cd "$_wr_dir" && wf_plan_env && wf_plan_argv
         ) <"$_wr_in" >"$WF_STDOUT" 2>"$WF_STDERR" &
     else
         (
-            cd "$WF_WORK" && wf_plan_env && exec "$WF_SHELL_USED" "$WF_META/command"
+            cd "$_wr_dir" && wf_plan_env && exec "$WF_SHELL_USED" "$WF_META/command"
         ) <"$_wr_in" >"$WF_STDOUT" 2>"$WF_STDERR" &
     fi
     WF_CHILD=$!
+    if [ -n "$WF_TIME_LIMIT" ]; then
+        rm -f "$WF_META/timed_out" "$WF_META/command_done"
+        wf_watchdog "$WF_CHILD" &
+        WF_WATCHDOG=$!
+    fi
     set +e
     wait "$WF_CHILD"
     WF_RC=$?
     set -e
     WF_CHILD=
+    wf_stop_watchdog
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
-    if wf_code_in "$WF_RC" "$WF_TEMPFAIL_CODES"; then
+    if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
+        WF_OUTCOME=command_failed
+        WF_MESSAGE="the command exceeded its time limit of $WF_TIME_LIMIT s and was stopped (exit status $WF_RC)"
+    elif wf_code_in "$WF_RC" "$WF_TEMPFAIL_CODES"; then
         WF_OUTCOME=command_tempfail
     elif wf_code_in "$WF_RC" "$WF_PERMFAIL_CODES"; then
         WF_OUTCOME=command_failed
@@ -1456,8 +1471,47 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "the command exited with $WF_RC"
+        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
         WF_PARTIAL=true
+    fi
+}
+
+# wf_watchdog PID (in the background): after WF_TIME_LIMIT seconds, unless the command is done,
+# leave a mark and stop PID (TERM, then KILL after 5 s). TERM ends the watchdog and its sleep; a
+# TERM that comes before the trap is set is lost, so the watchdog also looks for the
+# command_done mark every 10 s and ends then. Its output goes to /dev/null with `exec` (a
+# redirection of the call would keep a saved copy of the script's stdout open).
+wf_watchdog() {
+    exec >/dev/null 2>&1
+    set +e
+    _wd_sleep=
+    trap 'kill "$_wd_sleep" 2>/dev/null; exit 0' TERM
+    _wd_left=$WF_TIME_LIMIT
+    while [ "$_wd_left" -gt 0 ]; do
+        _wd_step=10
+        [ "$_wd_left" -ge 10 ] || _wd_step=$_wd_left
+        sleep "$_wd_step" &
+        _wd_sleep=$!
+        wait "$_wd_sleep" || exit 0
+        [ ! -f "$WF_META/command_done" ] || exit 0
+        _wd_left=$((_wd_left - _wd_step))
+    done
+    : >"$WF_META/timed_out"
+    kill -TERM "$1" || exit 0
+    sleep 5 &
+    _wd_sleep=$!
+    wait "$_wd_sleep" || exit 0
+    [ ! -f "$WF_META/command_done" ] || exit 0
+    kill -KILL "$1"
+    exit 0
+}
+
+# wf_stop_watchdog: the command is done; the watchdog ends (it is not waited for).
+wf_stop_watchdog() {
+    if [ -n "$WF_WATCHDOG" ]; then
+        : >"$WF_META/command_done"
+        kill -TERM "$WF_WATCHDOG" 2>/dev/null || :
+        WF_WATCHDOG=
     fi
 }
 
@@ -1622,7 +1676,7 @@ wf_manifest() {
         printf '{\n  "manifest_version": 1,\n  "task": '
         wf_json "$WF_TASK"
         printf ',\n  "status": "%s",\n  "exit_code": %s,\n' "$WF_STATUS" "$1"
-        printf '  "rc": %s,\n  "shell": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}"
+        printf '  "rc": %s,\n  "shell": "%s",\n  "mode": "%s",\n' "${WF_RC:-null}" "${WF_SHELL_USED:-none}" "$WF_MODE"
         printf '  "partial": %s,\n  "message": ' "$WF_PARTIAL"
         wf_json "$WF_MESSAGE"
         printf ',\n  "files": ['
@@ -1647,6 +1701,9 @@ wf_on_exit() {
     _we_rc=$?
     trap - EXIT
     set +e
+    if [ -z "$WF_STATUS" ] && [ "$WF_PHASE" = staged ]; then
+        exit 0
+    fi
     if [ -z "$WF_STATUS" ]; then
         if [ "$WF_PHASE" = finished ]; then
             WF_STATUS=${WF_OUTCOME:-succeeded}
@@ -1683,10 +1740,16 @@ wf_on_signal() {
     if [ -n "$WF_CHILD" ]; then
         kill -"$1" "$WF_CHILD" 2>/dev/null || :
     fi
+    wf_stop_watchdog
     wf_fail terminated "stopped by SIG$1"
 }
 
 wf_main() {
+    WF_MODE=${1:-all}
+    case $WF_MODE in
+        all | prologue | epilogue) ;;
+        *) wf_fail internal_error "unknown mode '$WF_MODE' (all, prologue or epilogue)" ;;
+    esac
     trap wf_on_exit EXIT
     trap 'wf_on_signal TERM' TERM
     trap 'wf_on_signal INT' INT
@@ -1699,21 +1762,30 @@ wf_main() {
     HOME=$WF_HOME
     TMPDIR=$WF_TMP
     export HOME TMPDIR
-    : >"$WF_STDOUT"
-    : >"$WF_STDERR"
     WF_PHASE=probe
     wf_probe
-    [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
-    WF_PHASE=stage
-    wf_stage
-    WF_PHASE=run
-    wf_run
+    [ "$WF_MODE" != epilogue ] || WF_SHELL_USED=external
+    if [ "$WF_MODE" != epilogue ]; then
+        : >"$WF_STDOUT"
+        : >"$WF_STDERR"
+        [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
+        WF_PHASE=stage
+        wf_stage
+    fi
+    if [ "$WF_MODE" = prologue ]; then
+        WF_PHASE=staged
+        exit 0
+    fi
+    if [ "$WF_MODE" = all ]; then
+        WF_PHASE=run
+        wf_run
+    fi
     WF_PHASE=collect
     wf_collect
     WF_PHASE=finished
     if [ -n "$WF_OUTCOME" ]; then
         WF_STATUS=$WF_OUTCOME
-        WF_MESSAGE="the command exited with $WF_RC"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
         exit 1
     fi
 }
