@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
         help="refuse file names with shell metacharacters (cwltool's default; wfrewrite quotes "
         "every value, so it relaxes the check by default)",
     )
+    ap.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run independent jobs at once (cwltool's --parallel)",
+    )
     ap.add_argument("--link-mode", choices=("symlink", "hardlink", "copy"))
     ap.add_argument("--read-only", action="store_true", help="container: read-only root fs")
     ap.add_argument("--user", help="container: run as this uid[:gid]")
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         unsupported=args.unsupported,
         leave_tmpdir=args.leave_tmpdir,
         relax_path_checks=not args.strict_path_checks,
+        parallel=args.parallel,
         executor_options=Options(
             link_mode=args.link_mode,
             read_only=args.read_only,

@@ -408,7 +408,8 @@ def _resources(job: PlanningJob, tool: Process) -> Resources:
 def _captures(tool: Process, b: Builder) -> tuple[Capture, ...]:
     """The output globs, evaluated as cwltool evaluates them before collecting (they may use
     inputs and runtime, not the results); what cannot be evaluated now captures the whole
-    output dir. cwl.output.json, if the tool writes one, overrides everything."""
+    output dir, as do secondary files. cwl.output.json, if the tool writes one, overrides
+    everything (and the script then captures the whole output dir: it may name any file)."""
     caps: list[Capture] = []
 
     def visit(name: str, port: Any) -> None:
@@ -424,6 +425,13 @@ def _captures(tool: Process, b: Builder) -> tuple[Capture, ...]:
                 for pattern in aslist(value):
                     if isinstance(pattern, str) and pattern:
                         _add_glob(caps, name, pattern, b.outdir)
+        if globs is None and isinstance(binding, dict) and binding.get("outputEval"):
+            # an outputEval with no glob may name any file of the output dir
+            caps.append(Capture(output=name, kind="tree", pattern=".", required=False))
+        if port.get("secondaryFiles"):
+            # secondary files sit beside the primary ones under names their patterns give
+            # (``^``, expressions): the whole output dir, rather than a second evaluator
+            caps.append(Capture(output=name, kind="tree", pattern=".", required=False))
         ptype = port.get("type")
         if isinstance(ptype, dict) and ptype.get("type") == "record":
             for field in ptype.get("fields", []):

@@ -78,16 +78,15 @@ def tes_outputs(plan: TaskPlan, outputs_url: str) -> list[dict[str, Any]]:
     for cap in plan.captures:
         if cap.kind in ("stdout", "stderr"):
             add(cap.output, plan.stdout if cap.kind == "stdout" else plan.stderr, "FILE")
-        elif cap.kind == "tree":
-            add(cap.output, plan.layout.work, "DIRECTORY")
+        elif cap.kind in ("tree", "cwl_output_json"):
+            # cwl.output.json may name any file of the output dir: all of it goes
+            add(cap.output or "outdir", plan.layout.work, "DIRECTORY")
         else:
             path = (
                 cap.pattern
                 if cap.pattern.startswith("/")
                 else posixpath.join(plan.layout.work, cap.pattern)
             )
-            if cap.kind == "cwl_output_json":
-                path = posixpath.join(plan.layout.work, "cwl.output.json")
             kind = "DIRECTORY" if cap.kind == "directory" else "FILE"
             add(
                 cap.output, path, kind, wildcard=cap.kind == "glob" and bool(_WILDCARD.search(path))

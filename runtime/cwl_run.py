@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from cwltool.errors import UnsupportedRequirement, WorkflowException
-from cwltool.executors import SingleJobExecutor
+from cwltool.executors import MultithreadedJobExecutor, SingleJobExecutor
 from cwltool.mutation import MutationManager
 from cwltool.utils import visit_files, visit_files_directories
 from schema_salad.exceptions import SchemaSaladException
@@ -56,6 +56,7 @@ class RunOptions:
     unsupported: str = "error"
     leave_tmpdir: bool = False
     relax_path_checks: bool = True
+    parallel: bool = False  # run independent jobs at once (cwltool's --parallel)
     executor_options: executors.Options = field(default_factory=executors.Options)
 
 
@@ -94,7 +95,8 @@ def run(opts: RunOptions) -> Outcome:
         rc.wf_unsupported = Unsupported(level=opts.unsupported)  # type: ignore[arg-type]
         where = opts.tool.split("#")[0]
         try:
-            out, status = SingleJobExecutor()(tool, order, rc, logger=logging.getLogger("cwltool"))
+            engine = MultithreadedJobExecutor() if opts.parallel else SingleJobExecutor()
+            out, status = engine(tool, order, rc, logger=logging.getLogger("cwltool"))
         except (UnsupportedRequirement, WorkflowException, SchemaSaladException) as exn:
             raise _as_wf_error(exn, where) from None
         return Outcome(out, status)

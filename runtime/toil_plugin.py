@@ -68,6 +68,9 @@ class _Setting(argparse.Action):
         _settings[self.dest] = str(value)
         if self.dest == "no_appliance":
             install_leader_hook()
+            # toil-cwl-runner would pre-pull the images with `docker` on the leader; the
+            # wfrewrite executor runs (and finds) the images itself.
+            namespace.no_prepull = True
 
 
 def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -162,3 +162,92 @@ def test_wdl_suite_url(suite: str, objstore, tmp_path) -> None:  # type: ignore[
     assert passed >= floor, (
         f"{suite}/podman-url: {passed} passed, below the floor {floor}\n{p.stdout[-4000:]}"
     )
+
+
+# -- the same suites through Toil, `--no-appliance` (each task a wfrewrite script, podman) -------
+
+
+def test_sprocket_through_toil(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Sprocket through `toil-wdl-runner --no-appliance` (Toil's own WDL interpreter)."""
+    need_podman()
+    cmd = (
+        f"{BIN / 'toil-wdl-runner'} {{wdl}} {{input}} --no-appliance --wfrewrite-executor podman "
+        "--jobStore {workdir}/js --outputDirectory {workdir}/out --logLevel ERROR"
+    )
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(WDL / "tools" / "run_wdl_tests.py"),
+            "--suite",
+            ".",
+            "-j",
+            "2",
+            "--timeout",
+            "300",
+            *SUITES["sprocket"],
+            "--task-flag",
+            "",
+            "--cmd",
+            cmd,
+            "--json-report",
+            str(tmp_path / "r.json"),
+        ],
+        cwd=WDL / "sprocket",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    m = re.search(r"(\d+) passed, (\d+) failed", p.stdout)
+    assert m, p.stdout + p.stderr
+    passed = int(m.group(1))
+    print(f"sprocket through toil-wdl-runner --no-appliance: {passed} passed, {m.group(2)} failed")
+    floor = FLOORS["sprocket"]["toil"]
+    assert passed >= floor, (
+        f"sprocket/toil: {passed} passed, below the floor {floor}\n{p.stdout[-4000:]}"
+    )
+
+
+def test_cwl_through_toil(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The CWL subset through `toil-cwl-runner --no-appliance` (cwltest)."""
+    need_podman()
+    tests = CWL / "conformance_tests.dev.yaml"
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    p = subprocess.run(
+        [
+            str(BIN / "cwltest"),
+            "--test",
+            tests.name,
+            "--tool",
+            str(BIN / "toil-cwl-runner"),
+            "-j",
+            "2",
+            "--timeout",
+            "300",
+            "--",
+            "--no-appliance",
+            "--wfrewrite-executor",
+            "podman",
+            "--logLevel",
+            "ERROR",
+        ],
+        cwd=CWL,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    out = p.stdout + p.stderr
+    m = re.search(r"(\d+) tests passed", out)
+    total = len(re.findall(r"^- id:", tests.read_text(), re.M))
+    passed = int(m.group(1)) if m else (total if "All tests passed" in out else -1)
+    assert passed >= 0, out[-4000:]
+    failed = re.findall(r"^Test \d+ failed: .*? (tests/\S+) ", out, re.M)
+    print(
+        f"cwl-v1.2 through toil-cwl-runner --no-appliance: {passed} of {total} passed; failed: {failed}"
+    )
+    floor = FLOORS["cwl-v1.2"]["toil"]
+    assert passed >= floor, (
+        f"cwl-v1.2/toil: {passed} passed, below the floor {floor}\n{out[-4000:]}"
+    )

@@ -166,3 +166,102 @@ def test_cancelled_slurm_job_is_retried_by_toil(tmp_path: Path) -> None:
     assert proc.returncode == 0, err[-3000:]
     assert json.loads(out.strip().splitlines()[-1])[f"{name}.said"] == "done"
     assert "Slurm job" in err and "CANCELLED" in err
+
+
+CWL_WORKFLOW = EXAMPLES / "workflows" / "cwl" / "scatter_gather.cwl"
+CWL_JOB = EXAMPLES / "workflows" / "cwl" / "scatter_gather.job.yml"
+
+
+def cwl_summary(out: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        "total": out["total_words"],
+        "n": out["chunk_count"],
+        "report": out["report"]["checksum"],
+        "chunks": sorted((f["basename"], f["checksum"]) for f in out["chunks"]["listing"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def cwltool_reference(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """cwltool's own podman runner (the test bed's shim drops --userns=keep-id) on the workflow."""
+    from conftest import need_podman
+
+    need_podman()
+    tmp = tmp_path_factory.mktemp("cwltool")
+    env = dict(os.environ, PATH=f"/usr/local/libexec/testbed-podman:{BIN}:{os.environ['PATH']}")
+    p = subprocess.run(
+        [
+            str(BIN / "cwltool"),
+            "--podman",
+            "--outdir",
+            str(tmp / "out"),
+            str(CWL_WORKFLOW),
+            str(CWL_JOB),
+        ],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    return cwl_summary(json.loads(p.stdout))
+
+
+@pytest.mark.parametrize("batch_system", ["single_machine", "slurm"])
+def test_cwl_scatter_gather_no_appliance(
+    tmp_path: Path, batch_system: str, cwltool_reference: dict
+) -> None:  # type: ignore[type-arg]
+    if batch_system == "slurm":
+        _slurm_or_skip()
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    p = subprocess.run(
+        [
+            str(BIN / "toil-cwl-runner"),
+            "--no-appliance",
+            "--wfrewrite-executor",
+            "podman",
+            "--batchSystem",
+            batch_system,
+            "--jobStore",
+            str(tmp_path / "js"),
+            "--outdir",
+            str(tmp_path / "out"),
+            "--logLevel",
+            "WARNING",
+            str(CWL_WORKFLOW),
+            str(CWL_JOB),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert cwl_summary(json.loads(p.stdout)) == cwltool_reference
+
+
+def test_cwl_runner_matches_cwltool_on_the_workflow(
+    tmp_path: Path, cwltool_reference: dict
+) -> None:  # type: ignore[type-arg]
+    p = subprocess.run(
+        [
+            str(BIN / "wfrewrite-cwl-runner"),
+            "--executor",
+            "podman",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(CWL_WORKFLOW),
+            str(CWL_JOB),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert cwl_summary(json.loads(p.stdout)) == cwltool_reference

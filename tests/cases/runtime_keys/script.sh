@@ -401,7 +401,10 @@ wf_collect_all() {
                 ;;
             stdout) wf_record "$_wc_name" "$WF_STDOUT" ;;
             stderr) wf_record "$_wc_name" "$WF_STDERR" ;;
-            cwl_output_json) wf_cap_path "$_wc_name" 0 cwl.output.json ;;
+            cwl_output_json)
+                # the CWL override may name any file of the output dir: capture all of it
+                [ ! -f "$WF_WORK/cwl.output.json" ] || wf_cap_tree "$_wc_name" "$WF_WORK" -
+                ;;
             *) wf_fail internal_error "unknown capture kind $_wc_kind" ;;
         esac
     done

@@ -1,0 +1,212 @@
+"""bench/engines: the same 24-task scatter through every engine that can run it here.
+
+    python bench/engines.py [--rounds 3] [--tasks 24] [--jobs 2]
+
+The workflow is bench/scatter24.wdl and its CWL twin bench/scatter24.cwl (trivial tasks in
+busybox:latest), each engine running 2 tasks at a time, side by side in rotating order:
+
+    bare podman            24 x `podman run --rm busybox ...` (the floor)
+    WDL  wfrewrite         `wfrewrite run --executor podman` (miniwdl's engine, wfrewrite tasks)
+         miniwdl           `miniwdl run` with miniwdl's own podman backend
+         toil no-appliance `toil-wdl-runner --no-appliance --wfrewrite-executor podman`
+    CWL  wfrewrite         `wfrewrite-cwl-runner --parallel --executor podman`
+         cwltool           `cwltool --parallel --podman`
+         toil podman       `toil-cwl-runner --podman` (Toil's own container path: cwltool's podman)
+         toil no-appliance `toil-cwl-runner --no-appliance --wfrewrite-executor podman`
+
+Toil's own container path for WDL needs a Docker daemon (miniwdl's swarm backend) or
+Singularity, neither of which runs here; the table says so. It prints the median wall time, the
+overhead per task over the floor, the ratio to the floor and the peak memory (max RSS of any one
+process, from GNU time). Timings on a shared machine are noisy: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from overhead import BIN, MINIWDL_CFG, timed
+
+HERE = Path(__file__).resolve().parent
+SHIM = "/usr/local/libexec/testbed-podman"  # drops cwltool's --userns=keep-id (test bed, as root)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tasks", type=int, default=24)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    if not shutil.which("podman"):
+        raise SystemExit("bench/engines needs podman and the test bed's images (../shared/testbed)")
+    work = Path(tempfile.mkdtemp(prefix="wfr-engines-"))
+    wdl, cwl = HERE / "scatter24.wdl", HERE / "scatter24.cwl"
+    wdl_in = work / "wdl.json"
+    wdl_in.write_text(json.dumps({"scatter24.n": a.tasks}))
+    cwl_in = work / "cwl.json"
+    cwl_in.write_text(json.dumps({"i": list(range(a.tasks))}))
+    env = dict(
+        os.environ,
+        PATH=f"{SHIM}:{BIN}:{os.environ['PATH']}",
+        MINIWDL__SCHEDULER__TASK_CONCURRENCY=str(a.jobs),
+        MINIWDL__TASK_RUNTIME__COMMAND_SHELL="/bin/sh",
+    )
+    n = [0]
+
+    def fresh(name: str) -> Path:
+        n[0] += 1
+        d = work / f"{name}-{n[0]}"
+        d.mkdir()
+        return d
+
+    toil = ["--maxCores", str(a.jobs), "--logLevel", "ERROR"]
+    modes: dict[str, Callable[[], tuple[float, int]]] = {
+        "bare podman": lambda: timed(
+            [
+                f"seq 0 {a.tasks - 1} | xargs -P {a.jobs} -I@ podman run --rm busybox:latest sh -c 'echo hello @ > /dev/null'"
+            ],
+            shell=True,
+        ),
+        "WDL wfrewrite": lambda: timed(
+            [
+                str(BIN / "wfrewrite"),
+                "run",
+                str(wdl),
+                "-i",
+                str(wdl_in),
+                "--executor",
+                "podman",
+                "--dir",
+                str(fresh("wf")),
+            ],
+            env=env,
+        ),
+        "WDL miniwdl": lambda: timed(
+            [
+                str(BIN / "miniwdl"),
+                "run",
+                str(wdl),
+                "-i",
+                str(wdl_in),
+                "--cfg",
+                MINIWDL_CFG,
+                "--dir",
+                str(fresh("mw")),
+            ],
+            env=env,
+        ),
+        "WDL toil no-appliance": lambda: timed(
+            [
+                str(BIN / "toil-wdl-runner"),
+                str(wdl),
+                str(wdl_in),
+                "--no-appliance",
+                "--wfrewrite-executor",
+                "podman",
+                *toil,
+                "--jobStore",
+                str(fresh("tw") / "js"),
+                "--outputDirectory",
+                str(work / "tw-out"),
+            ],
+            env=env,
+        ),
+        "CWL wfrewrite": lambda: timed(
+            [
+                str(BIN / "wfrewrite-cwl-runner"),
+                "--parallel",
+                "--executor",
+                "podman",
+                "--quiet",
+                "--outdir",
+                str(fresh("wc")),
+                str(cwl),
+                str(cwl_in),
+            ],
+            env=env,
+        ),
+        "CWL cwltool": lambda: timed(
+            [
+                str(BIN / "cwltool"),
+                "--parallel",
+                "--podman",
+                "--quiet",
+                "--outdir",
+                str(fresh("ct")),
+                str(cwl),
+                str(cwl_in),
+            ],
+            env=env,
+        ),
+        "CWL toil podman": lambda: timed(
+            [
+                str(BIN / "toil-cwl-runner"),
+                "--podman",
+                *toil,
+                "--jobStore",
+                str(fresh("tp") / "js"),
+                "--outdir",
+                str(work / "tp-out"),
+                str(cwl),
+                str(cwl_in),
+            ],
+            env=env,
+        ),
+        "CWL toil no-appliance": lambda: timed(
+            [
+                str(BIN / "toil-cwl-runner"),
+                "--no-appliance",
+                "--wfrewrite-executor",
+                "podman",
+                *toil,
+                "--jobStore",
+                str(fresh("tn") / "js"),
+                "--outdir",
+                str(work / "tn-out"),
+                str(cwl),
+                str(cwl_in),
+            ],
+            env=env,
+        ),
+    }
+    names = list(modes)
+    walls: dict[str, list[float]] = {m: [] for m in names}
+    rss: dict[str, int] = dict.fromkeys(names, 0)
+    modes["bare podman"]()  # warm podman's storage and the image
+    for r in range(a.rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            wall, peak = modes[name]()
+            walls[name].append(wall)
+            rss[name] = max(rss[name], peak)
+        print(
+            f"round {r + 1}: " + "  ".join(f"{m} {walls[m][-1]:.1f}s" for m in names),
+            file=sys.stderr,
+        )
+    floor = statistics.median(walls["bare podman"])
+    print(
+        f"\n{a.tasks} trivial tasks in busybox:latest, {a.jobs} at a time, median of {a.rounds} rounds"
+    )
+    print(f"{'':24} {'wall':>8} {'overhead/task':>14} {'ratio':>7} {'peak RSS':>9}")
+    for m in names:
+        med = statistics.median(walls[m])
+        print(
+            f"{m:24} {med:7.2f}s {(med - floor) / a.tasks * a.jobs * 1000:11.0f} ms {med / floor:6.2f}x "
+            f"{rss[m] / 1024:7.0f} MB"
+        )
+    print(
+        f"{'WDL toil (own containers)':24} {'n/a':>8}  needs a Docker daemon or Singularity, neither runs here"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
