@@ -297,7 +297,7 @@ class PlanningContainer(TaskContainer):
             for k, v in extra.items():
                 env = env.bind(k, v)
             return env
-        inputs: Env.Bindings[Value.Base] = Env.Bindings()
+        inputs: Env.Bindings[Value.Base] | None = None  # unknown (an engine such as Toil)
         if self.wf_inputs is not None:
 
             def to_container(v: Value.File | Value.Directory) -> str | None:

@@ -67,24 +67,30 @@ class StaticStdLib(StdLib.Base):
 
 
 def static_env(
-    task: Tree.Task, inputs: Env.Bindings[Value.Base], extra: dict[str, Value.Base] | None = None
+    task: Tree.Task,
+    inputs: Env.Bindings[Value.Base] | None,
+    extra: dict[str, Value.Base] | None = None,
 ) -> Env.Bindings[Value.Base]:
-    """The task's inputs plus every private declaration that evaluates without touching a file
-    (used where miniwdl's own evaluated environment is not at hand)."""
-    env = inputs
+    """The task's inputs plus every declaration that evaluates without touching a file (used
+    where miniwdl's own evaluated environment is not at hand). With ``inputs=None`` (the caller's
+    values are unknown) no input declaration is bound, not even to its default: an expression
+    that needs one is not static."""
+    env: Env.Bindings[Value.Base] = inputs if inputs is not None else Env.Bindings()
     for name, value in (extra or {}).items():
         env = env.bind(name, value)
-    decls = [d for d in (task.inputs or []) + task.postinputs if not env.has_binding(d.name)]
+    candidates = (task.inputs or []) + task.postinputs if inputs is not None else task.postinputs
+    for decl in candidates:  # an optional input the caller left out is None
+        if decl.expr is None and decl.type.optional and not env.has_binding(decl.name):
+            env = env.bind(decl.name, Value.Null())
+    decls = [d for d in candidates if d.expr is not None and not env.has_binding(d.name)]
+    lib = StaticStdLib(task.effective_wdl_version, [], [])
     progress = True
     while decls and progress:
         progress = False
         for decl in list(decls):
+            assert decl.expr is not None
             try:
-                v = (
-                    decl.expr.eval(env, StaticStdLib(task.effective_wdl_version, [], []))
-                    if decl.expr
-                    else Value.Null()
-                ).coerce(decl.type)
+                v = decl.expr.eval(env, lib).coerce(decl.type)
             except Exception:
                 continue
             env = env.bind(decl.name, v)
