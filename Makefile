@@ -30,6 +30,10 @@ demo: setup
 	  inputs=""; [ -f examples/$$ex.inputs.json ] && inputs="-i examples/$$ex.inputs.json"; \
 	  echo "== $$ex"; $(BIN)/wfrewrite run examples/$$ex.wdl $$inputs --executor local --dir runs || exit 1; \
 	done
+	@echo "== workflows/scatter_gather (WDL, miniwdl's engine)"; \
+	  $(BIN)/wfrewrite run examples/workflows/scatter_gather.wdl -i examples/workflows/scatter_gather.inputs.json --executor local --dir runs || exit 1
+	@echo "== workflows/cwl/scatter_gather (CWL, cwltool's engine)"; \
+	  $(BIN)/wfrewrite-cwl-runner --executor local --quiet --outdir runs/cwl examples/workflows/cwl/scatter_gather.cwl examples/workflows/cwl/scatter_gather.job.yml && echo || exit 1
 	@echo "== fail_on_purpose (expected to fail)"; \
 	  if $(BIN)/wfrewrite run examples/fail_on_purpose.wdl --executor local --dir runs; then exit 1; fi; \
 	  echo "== demo finished: outputs under runs/"
@@ -59,6 +63,7 @@ check: setup
 
 bench: setup
 	$(PY) bench/overhead.py
+	$(PY) bench/engines.py
 
 # The url transport's transfers against plain curl / xargs -P curl in a container (needs the
 # object stores: ../shared/testbed/object-store.sh start; about 3 GiB of disk).
