@@ -26,14 +26,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import BIN, MINIWDL_CFG, timed
+from overhead import BIN, MINIWDL_CFG, side_by_side, timed
 
 HERE = Path(__file__).resolve().parent
 SHIM = "/usr/local/libexec/testbed-podman"  # drops cwltool's --userns=keep-id (test bed, as root)
@@ -177,30 +176,7 @@ def main() -> int:
             env=env,
         ),
     }
-    names = list(modes)
-    walls: dict[str, list[float]] = {m: [] for m in names}
-    rss: dict[str, int] = dict.fromkeys(names, 0)
-    modes["bare podman"]()  # warm podman's storage and the image
-    for r in range(a.rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            wall, peak = modes[name]()
-            walls[name].append(wall)
-            rss[name] = max(rss[name], peak)
-        print(
-            f"round {r + 1}: " + "  ".join(f"{m} {walls[m][-1]:.1f}s" for m in names),
-            file=sys.stderr,
-        )
-    floor = statistics.median(walls["bare podman"])
-    print(
-        f"\n{a.tasks} trivial tasks in busybox:latest, {a.jobs} at a time, median of {a.rounds} rounds"
-    )
-    print(f"{'':24} {'wall':>8} {'overhead/task':>14} {'ratio':>7} {'peak RSS':>9}")
-    for m in names:
-        med = statistics.median(walls[m])
-        print(
-            f"{m:24} {med:7.2f}s {(med - floor) / a.tasks * a.jobs * 1000:11.0f} ms {med / floor:6.2f}x "
-            f"{rss[m] / 1024:7.0f} MB"
-        )
+    side_by_side(modes, a.rounds, a.tasks, a.jobs, f"{a.tasks} trivial tasks in busybox:latest")
     print(
         f"{'WDL toil (own containers)':24} {'n/a':>8}  needs a Docker daemon or Singularity, neither runs here"
     )

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +46,40 @@ def timed(
         raise SystemExit(f"failed: {' '.join(argv)}\n{p.stderr[-2000:]}")
     rss = int(p.stderr.strip().splitlines()[-1])
     return wall, rss
+
+
+def side_by_side(
+    modes: dict[str, Callable[[], tuple[float, int]]],
+    rounds: int,
+    tasks: int,
+    jobs: int,
+    title: str,
+) -> None:
+    """Run every mode once a round, in rotating order (the first mode is the floor, run once more
+    to warm up), and print median wall, overhead per task over the floor, ratio, peak RSS."""
+    names = list(modes)
+    walls: dict[str, list[float]] = {m: [] for m in names}
+    rss: dict[str, int] = dict.fromkeys(names, 0)
+    modes[names[0]]()
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            wall, peak = modes[name]()
+            walls[name].append(wall)
+            rss[name] = max(rss[name], peak)
+        print(
+            f"round {r + 1}: " + "  ".join(f"{m} {walls[m][-1]:.2f}s" for m in names),
+            file=sys.stderr,
+        )
+    floor = statistics.median(walls[names[0]])
+    width = max(len(m) for m in names) + 2
+    print(f"\n{title}, {jobs} at a time, median of {rounds} rounds")
+    print(f"{'':{width}} {'wall':>8} {'overhead/task':>14} {'ratio':>7} {'peak RSS':>9}")
+    for m in names:
+        med = statistics.median(walls[m])
+        print(
+            f"{m:{width}} {med:7.2f}s {(med - floor) / tasks * jobs * 1000:11.0f} ms {med / floor:6.2f}x "
+            f"{rss[m] / 1024:7.0f} MB"
+        )
 
 
 def main() -> int:
@@ -107,30 +142,7 @@ def main() -> int:
         )
 
     modes = {"bare podman": bare, "wfrewrite": wfrewrite, "miniwdl": miniwdl}
-    walls: dict[str, list[float]] = {m: [] for m in modes}
-    rss: dict[str, int] = dict.fromkeys(modes, 0)
-    names = list(modes)
-    bare()  # warm podman's storage and the image
-    for r in range(a.rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            wall, peak = modes[name]()
-            walls[name].append(wall)
-            rss[name] = max(rss[name], peak)
-        print(
-            f"round {r + 1}: " + "  ".join(f"{m} {walls[m][-1]:.2f}s" for m in names),
-            file=sys.stderr,
-        )
-    floor = statistics.median(walls["bare podman"])
-    print(
-        f"\n{a.tasks} trivial tasks in {a.image}, {a.jobs} at a time, median of {a.rounds} rounds"
-    )
-    print(f"{'':12} {'wall':>8} {'per task':>9} {'overhead/task':>14} {'ratio':>7} {'peak RSS':>9}")
-    for m in names:
-        med = statistics.median(walls[m])
-        print(
-            f"{m:12} {med:7.2f}s {med / a.tasks * a.jobs:8.3f}s {(med - floor) / a.tasks * a.jobs * 1000:11.0f} ms"
-            f" {med / floor:6.2f}x {rss[m] / 1024:7.0f} MB"
-        )
+    side_by_side(modes, a.rounds, a.tasks, a.jobs, f"{a.tasks} trivial tasks in {a.image}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
