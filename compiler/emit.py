@@ -192,6 +192,9 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
             need["cp"] = "to copy inputs"
+    if plan.layout.work_alias and plan.transport != "mounted":
+        need["ln"] = f"to link the work dir at {plan.layout.work_alias}"
+        need["rmdir"] = f"to replace an empty {plan.layout.work_alias} of the image"
     if plan.resources.time_limit:
         need["sleep"] = f"to stop the command after its time limit ({plan.resources.time_limit} s)"
     if any(lit.executable for lit in plan.literals):
@@ -263,6 +266,8 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_META", lay.meta),
         ("WF_STAGE_DIR", lay.stage),
         ("WF_WORK_ALIAS", lay.work_alias),
+        # nothing mounts the work dir at its alias: the script links it there
+        *([("WF_WORK_LINK", "1")] if lay.work_alias and plan.transport != "mounted" else []),
         ("WF_LINK_MODE", plan.link_mode),
         ("WF_SHELL", plan.command.shell),
         ("WF_STDIN", plan.stdin or ""),

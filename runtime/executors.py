@@ -263,12 +263,6 @@ class ContainerExecutor(Executor):
             assert plan.image is not None
             # before anything is uploaded: an image without a shell cannot run any script
             self.require_shell(plan.image)
-            if plan.layout.work_alias:
-                raise UnsupportedError(
-                    f"a work dir at {plan.layout.work_alias}",
-                    plan.source,
-                    "the url transport mounts nothing; use the mounted transport",
-                )
             return run_passes(
                 plan,
                 [

@@ -125,9 +125,7 @@ class WfrewriteFactory:
     def __new__(cls, cfg: Any, run_id: str, host_dir: str) -> Any:
         import WDL
 
-        from .miniwdl_backend import WfrewriteContainer
-
-        container = WfrewriteContainer(cfg, run_id, host_dir)
+        container = _toil_container_class()(cfg, run_id, host_dir)
         # The calling WDLTaskJob knows the task (for names, positions, capture rules).
         task = getattr(sys._getframe(1).f_locals.get("self"), "_task", None)
         if isinstance(task, WDL.Tree.Task):
@@ -143,6 +141,123 @@ class WfrewriteFactory:
         from wfrewrite.compiler.wdl_lower import host_limits
 
         return host_limits()
+
+
+_current: dict[str, Any] = {}  # the task whose command this worker process evaluated last
+
+
+def _toil_container_class() -> type[Any]:
+    """WfrewriteContainer plus what Toil 9.6.0's WDL interpreter leaves out: ``max_retries``
+    (1.2) / ``maxRetries`` within the job, re-evaluating the command for ``task.attempt`` as
+    miniwdl does (Toil's own job retries still come on top, with the attempt counted afresh)."""
+    global _ToilContainer
+    if _ToilContainer is not None:
+        return _ToilContainer
+    from WDL.runtime.error import Terminated
+
+    from .miniwdl_backend import WfrewriteContainer
+
+    class ToilContainer(WfrewriteContainer):
+        command_for_attempt: Any = None  # set where Toil evaluates the command (WDL 1.2)
+
+        def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Any]) -> None:
+            if "max_retries" in runtime_eval and "maxRetries" not in runtime_eval:
+                runtime_eval = {**runtime_eval, "maxRetries": runtime_eval["max_retries"]}
+            super().process_runtime(logger, runtime_eval)
+
+        def run(self, logger: logging.Logger, command: str) -> None:
+            max_retries = int(self.runtime_values.get("maxRetries", 0))
+            retries = 0
+            while True:
+                try:
+                    super().run(logger, command)
+                    return
+                except Terminated:
+                    raise
+                except Exception as exn:
+                    if retries >= max_retries:
+                        raise
+                    retries += 1
+                    logger.error(
+                        "failed task will be retried (%d of %d): %s: %s",
+                        retries,
+                        max_retries,
+                        exn.__class__.__name__,
+                        exn,
+                    )
+                self.reset(logger)
+                if self.command_for_attempt is not None:
+                    command = self.command_for_attempt(self.try_counter - 1)
+
+    _ToilContainer = ToilContainer
+    return ToilContainer
+
+
+_ToilContainer: type[Any] | None = None
+
+
+def _wdl_1_2(task: Any) -> bool:
+    from WDL._util import WDLVersion, wdl_version_geq
+
+    return bool(wdl_version_geq(task.effective_wdl_version, WDLVersion.V1_2))
+
+
+def _with_task_in_command(evaluate: Any) -> Any:
+    """Toil's evaluation of a WDL 1.2 command, with the ``task`` variable miniwdl binds
+    (name, container, cpu, memory, attempt...) from the wfrewrite container's runtime."""
+    import WDL
+
+    def evaluate_named_expression(
+        context: Any, name: str, expected_type: Any, expression: Any, environment: Any, stdlib: Any
+    ) -> Any:
+        container: Any = getattr(stdlib, "container", None)
+        if (
+            name != "command"
+            or not isinstance(context, WDL.Tree.Task)
+            or not isinstance(container, _toil_container_class())
+            or environment.has_binding("task")
+            or not _wdl_1_2(context)
+        ):
+            return evaluate(context, name, expected_type, expression, environment, stdlib)
+        container.build_task_runtime_info_struct(log, container.run_id, context)
+
+        def for_attempt(attempt: int) -> str:
+            container.update_task_runtime_info_struct(attempt=WDL.Value.Int(attempt))
+            env = environment.bind("task", container.task_runtime_info_struct)
+            value = evaluate(context, name, expected_type, expression, env, stdlib)
+            return str(value.coerce(WDL.Type.String()).value)
+
+        container.command_for_attempt = for_attempt
+        _current.update(task=context, container=container)
+        return WDL.Value.String(for_attempt(0))
+
+    return evaluate_named_expression
+
+
+def _with_task_in_outputs(evaluate: Any) -> Any:
+    """Toil's evaluation of a WDL 1.2 output section, with ``task`` (incl. ``return_code``)."""
+    import WDL
+
+    def evaluate_decls_to_bindings(decls: Any, bindings: Any, *args: Any, **kwargs: Any) -> Any:
+        task, container = _current.get("task"), _current.get("container")
+        if (
+            task is not None
+            and container is not None
+            and decls is task.outputs
+            and container.last_exit_code is not None
+            and not bindings.has_binding("task")
+        ):
+            container.update_task_runtime_info_struct(
+                task,
+                output_section=True,
+                attempt=WDL.Value.Int(container.try_counter - 1),
+                return_code=WDL.Value.Int(container.last_exit_code),
+            )
+            bindings = bindings.bind("task", container.task_runtime_info_struct)
+            _current.clear()
+        return evaluate(decls, bindings, *args, **kwargs)
+
+    return evaluate_decls_to_bindings
 
 
 class WorkerContext:
@@ -166,6 +281,12 @@ class WorkerContext:
         for name in ("SwarmContainer", "SingularityContainer"):
             self._saved[name] = getattr(wdltoil, name)
             setattr(wdltoil, name, WfrewriteFactory)
+        for name, wrap in (
+            ("evaluate_named_expression", _with_task_in_command),
+            ("evaluate_decls_to_bindings", _with_task_in_outputs),
+        ):
+            self._saved[name] = getattr(wdltoil, name)
+            setattr(wdltoil, name, wrap(self._saved[name]))
         self._patch_cwl()
         # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
         env = {
@@ -246,6 +367,7 @@ class WorkerContext:
 
         for name, value in self._saved.items():
             setattr(wdltoil, name, value)
+        _current.clear()
         saved_cwl = getattr(self, "_saved_cwl", None)
         if saved_cwl:
             from toil.cwl.cwltoil import ToilCommandLineTool

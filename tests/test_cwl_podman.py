@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, ObjectStores
 from test_cwl import runner
 
 pytestmark = [pytest.mark.podman, pytest.mark.usefixtures("podman")]
@@ -41,16 +41,31 @@ def test_argv_goes_through_the_image_entrypoint(tmp_path: Path) -> None:
     assert Path(out["cow"]["path"]).read_text() == "moo\n"
 
 
+DOCKER_OUTPUT_DIR = (
+    "requirements:\n  DockerRequirement:\n    dockerPull: docker.io/debian:stable-slim\n"
+    "    dockerOutputDirectory: /other\n"
+    "baseCommand: [sh, -c, 'pwd > /other/where; echo $HOME >> where']\ninputs: []\n"
+    "outputs:\n  where: {type: File, outputBinding: {glob: where}}\n"
+)
+
+
 def test_docker_output_directory(tmp_path: Path) -> None:
-    t = tool(
-        tmp_path,
-        "requirements:\n  DockerRequirement:\n    dockerPull: docker.io/debian:stable-slim\n"
-        "    dockerOutputDirectory: /other\n"
-        "baseCommand: [sh, -c, 'pwd > /other/where; echo $HOME >> where']\ninputs: []\n"
-        "outputs:\n  where: {type: File, outputBinding: {glob: where}}\n",
-    )
-    out = run(tmp_path, t)
+    """Mounted: the work dir is mounted a second time, at the tool's output directory."""
+    out = run(tmp_path, tool(tmp_path, DOCKER_OUTPUT_DIR))
     assert Path(out["where"]["path"]).read_text() == "/other\n/other\n"
+
+
+def test_docker_output_directory_with_url(objstore: ObjectStores, tmp_path: Path) -> None:
+    """Nothing mounted: the script links the work dir at the tool's output directory, or (a
+    read-only root) says it cannot, before the command runs."""
+    store = ["--transport", "url", "--store", f"{objstore.http}/wfr-cwl/"]
+    out = run(tmp_path, tool(tmp_path, DOCKER_OUTPUT_DIR), *store)
+    assert Path(out["where"]["path"]).read_text() == "/other\n/other\n"
+    r = runner(
+        "--outdir", str(tmp_path / "ro"), *store, "--read-only", "t.cwl",
+        executor="podman", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.rc != 0 and "cannot link the work dir at /other" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("access", [False, True])

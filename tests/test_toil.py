@@ -95,6 +95,36 @@ task probe {
     ]
 
 
+def test_wdl_1_2_task_variable_and_retries_through_toil(tmp_path: Path, podman: None) -> None:
+    """What Toil 9.6.0's own WDL interpreter leaves out, added by the hook: ``task.*`` in the
+    command and the outputs, and ``max_retries`` within the job with ``task.attempt`` counted."""
+    src = tmp_path / "retry.wdl"
+    src.write_text("""version 1.2
+task retry {
+  command <<<
+    echo "~{task.name} in ~{task.container}, attempt ~{task.attempt}"
+    test ~{task.attempt} -eq 2 || exit 3
+  >>>
+  output {
+    String said = read_string(stdout())
+    Int rc = task.return_code
+    Int attempt = task.attempt
+  }
+  requirements { container: "busybox:latest"  max_retries: 2 }
+}
+""")
+    p = toil_wdl(
+        tmp_path, src, "{}", "--no-appliance", "--wfrewrite-executor", "podman", "--retryCount", "0"
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out == {
+        "retry.said": "retry in busybox:latest, attempt 2",
+        "retry.rc": 0,
+        "retry.attempt": 2,
+    }
+
+
 def test_task_failure_surfaces_through_toil(tmp_path: Path, podman: None) -> None:
     p = toil_wdl(
         tmp_path, EXAMPLES / "fail_on_purpose.wdl", "{}", "--no-appliance", "--retryCount", "0"
