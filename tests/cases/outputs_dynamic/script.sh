@@ -188,8 +188,25 @@ wf_probe() {
 }
 
 wf_stage() {
+    [ "${WF_WORK_LINK:-0}" = 0 ] || wf_link_work
     wf_transport_stage
     wf_plan_literals
+}
+
+# wf_link_work: where nothing mounts the work dir at WF_WORK_ALIAS (CWL's dockerOutputDirectory),
+# a symlink puts it there; an empty directory the image has at that path gives way to it.
+wf_link_work() {
+    if [ -d "$WF_WORK_ALIAS" ] && [ ! -L "$WF_WORK_ALIAS" ]; then
+        rmdir "$WF_WORK_ALIAS" 2>/dev/null ||
+            wf_fail staging_failed "the output directory $WF_WORK_ALIAS is a directory of the image that is not empty"
+    elif [ -e "$WF_WORK_ALIAS" ] || [ -L "$WF_WORK_ALIAS" ]; then
+        wf_fail staging_failed "the output directory $WF_WORK_ALIAS already exists in the image"
+    fi
+    _lw_parent=${WF_WORK_ALIAS%/*}
+    if ! { [ -z "$_lw_parent" ] || mkdir -p "$_lw_parent"; } 2>/dev/null ||
+        ! ln -s "$WF_WORK" "$WF_WORK_ALIAS" 2>/dev/null; then
+        wf_fail staging_failed "cannot link the work dir at $WF_WORK_ALIAS (the output directory): a read-only image, or a user who may not write there? (the mounted transport mounts it instead)"
+    fi
 }
 
 wf_stage_all() {
