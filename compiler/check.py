@@ -4,7 +4,8 @@
 
 Invariants:
 - container paths are absolute, normalized, free of control characters and ``..``;
-- everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``;
+- everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``,
+  or is one of ``layout.outside`` (absolute paths in the image's filesystem, outside the root);
 - staged and literal paths are unique, and none lies inside another staged *file*;
 - captures refer to declared outputs (a ``cwl_output_json`` capture may name none), and their
   patterns stay inside the work dir;
@@ -69,6 +70,12 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         yield msg
     if lay.work_alias and (msg := _path_problem("layout.work_alias", lay.work_alias)) is not None:
         yield msg
+    for p in lay.outside:
+        if (msg := _path_problem("layout.outside", p)) is not None:
+            yield msg
+        elif within(p, lay.root) or within(lay.root, p):
+            yield f"layout.outside {p!r} overlaps layout.root {lay.root!r}"
+    outside = set(lay.outside)
     if plan.image is not None and not plan.image.strip():
         yield "image is an empty string (use None for 'no image')"
     if plan.link_mode not in LINK_MODES:
@@ -83,7 +90,7 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         if (msg := _path_problem("staged path", item.path)) is not None:
             yield msg
             continue
-        if not within(item.path, lay.root):
+        if not within(item.path, lay.root) and item.path not in outside:
             yield f"staged path {item.path!r} is outside layout.root"
         if not item.source or _CONTROL.search(item.source):
             yield f"staging source {item.source!r} for {item.path!r} is empty or has a control character"
@@ -96,7 +103,7 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         if (msg := _path_problem("literal path", lit.path)) is not None:
             yield msg
             continue
-        if not within(lit.path, lay.root):
+        if not within(lit.path, lay.root) and lit.path not in outside:
             yield f"literal path {lit.path!r} is outside layout.root"
         if lit.path in seen:
             yield f"path {lit.path!r} is both staged and literal, or literal twice"

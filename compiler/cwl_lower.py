@@ -284,6 +284,17 @@ def lower(job: PlanningJob, unsupported: Unsupported) -> TaskPlan:
             if not ent.staged:
                 continue
             _lower_entry(ent, cpath(ent.target), root, stage, literals, unsupported, where)
+    # cwltool allows absolute entrynames only with DockerRequirement in `requirements`; they are
+    # put in the image's filesystem, so only where there is an image.
+    outside = sorted(p for p in (*stage, *literals) if not within(p, root))
+    if outside and not job.wf_place.container:
+        unsupported.report(
+            where,
+            "CWL InitialWorkDir entries at absolute paths outside the output directory",
+            f"{outside[0]}: the local executor runs on the host; use a container executor",
+        )
+    elif outside:
+        layout = dataclasses.replace(layout, outside=tuple(outside))
 
     command = _command(job, tool)
     stdin = cpath(posixpath.join(b.outdir, job.stdin)) if job.stdin else None
@@ -335,13 +346,6 @@ def _lower_entry(
 ) -> None:
     """One staged path-map entry: a staged input, a created file, or an empty directory
     (cwltool's ``add_volumes`` / ``stage_files`` cases, the same types)."""
-    if not within(target, root):
-        unsupported.report(
-            where,
-            "CWL inputs staged outside the task's directory",
-            f"{target} (InitialWorkDir entries at absolute paths outside the output directory)",
-        )
-        return
     if target in stage or target in literals:
         return  # the same target twice: cwltool stages it once
     kind = ent.type or "File"

@@ -79,7 +79,8 @@ class Resources:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Layout:
-    """Container paths of the task's own area. Everything the script writes is under ``root``."""
+    """Container paths of the task's own area. Everything the script writes is under ``root``
+    (or one of ``outside``, when a plan asks for it)."""
 
     root: str
     work: str
@@ -91,6 +92,9 @@ class Layout:
     # A second container path where the executor mounts the work dir, and where the command runs
     # (CWL ``dockerOutputDirectory``); "" means none. The script still writes under ``work``.
     work_alias: str = ""
+    # Paths outside ``root`` where the script also puts inputs, in the image's own filesystem
+    # (CWL InitialWorkDir entries at absolute paths, which need a container); () means none.
+    outside: tuple[str, ...] = ()
 
     @staticmethod
     def under(root: str, stage: str = "") -> Layout:

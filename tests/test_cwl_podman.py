@@ -68,6 +68,27 @@ def test_docker_output_directory_with_url(objstore: ObjectStores, tmp_path: Path
     assert r.rc != 0 and "cannot link the work dir at /other" in r.stderr, r.stderr
 
 
+def test_initial_work_dir_entry_at_an_absolute_path(tmp_path: Path) -> None:
+    """An InitialWorkDir entry at an absolute path (DockerRequirement required) is put in the
+    image's filesystem; the local executor reports it unsupported."""
+    (tmp_path / "in.txt").write_text("abc\n")
+    t = tool(
+        tmp_path,
+        "requirements:\n  DockerRequirement:\n    dockerPull: docker.io/debian:stable-slim\n"
+        "  InitialWorkDirRequirement:\n    listing:\n"
+        "      - {entryname: /ref/in.txt, entry: $(inputs.f)}\n"
+        "baseCommand: [cat, /ref/in.txt]\nstdout: out.txt\n"
+        "inputs:\n  f: File\noutputs:\n  out: {type: File, outputBinding: {glob: out.txt}}\n",
+    )
+    job = tmp_path / "job.yml"
+    job.write_text("f: {class: File, path: in.txt}\n")
+    r = runner("--outdir", str(tmp_path / "p"), str(t), str(job), executor="podman", cwd=tmp_path)
+    assert r.rc == 0, r.stderr
+    assert Path(r.json["out"]["path"]).read_text() == "abc\n"
+    r = runner("--outdir", str(tmp_path / "l"), str(t), str(job), executor="local", cwd=tmp_path)
+    assert r.rc == 33 and "absolute paths outside the output directory" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("access", [False, True])
 def test_network_only_when_asked_for(tmp_path: Path, access: bool) -> None:
     t = tool(

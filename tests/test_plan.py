@@ -59,6 +59,7 @@ def full() -> TaskPlan:
             home="/mnt/wfr/home",
             meta="/mnt/wfr/wfrewrite",
             work_alias="/out",
+            outside=("/ref/genome.fa",),
         ),
         command=Command(argv=("tool", "-x"), shell="none", entrypoint=True),
         env=(EnvVar(name="A", value="x y"),),
@@ -67,6 +68,7 @@ def full() -> TaskPlan:
                 source="/data/a.txt", path="/mnt/wfr/work/in/a.txt", size=3, checksum="sha1$x"
             ),
             StageItem(source="/data/d", path="/mnt/wfr/work/in/d", kind="directory", writable=True),
+            StageItem(source="/data/g.fa", path="/ref/genome.fa"),
         ),
         literals=(
             LiteralFile(path="/mnt/wfr/work/l.txt", content=b"text\n"),
@@ -149,6 +151,17 @@ def test_unknown_version_and_keys_are_refused() -> None:
         ),
         ({"resources": Resources(time_limit=-1)}, "time limit is negative"),
         ({"stdout": "/tmp/out"}, "outside layout.root"),
+        (
+            {"layout": dataclasses.replace(LAY, outside=("/mnt/wfr/work/x",))},
+            "overlaps layout.root",
+        ),
+        (
+            {
+                "layout": dataclasses.replace(LAY, outside=("/ref/a",)),
+                "stage": (StageItem(source="/a", path="/ref/b"),),
+            },
+            "outside layout.root",
+        ),
     ],
 )
 def test_checker_refuses(change: dict[str, object], message: str) -> None:

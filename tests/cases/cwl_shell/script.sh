@@ -222,7 +222,10 @@ wf_stage_all() {
         [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
             wf_fail staging_failed "cannot create the directory of $_ws_dst"
         if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
-            wf_fail staging_failed "two inputs are staged at $_ws_dst"
+            case $_ws_dst in
+                "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
+                *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
+            esac
         fi
         _ws_how=$WF_LINK_MODE
         [ "$_ws_mode" != w ] || _ws_how=copy
@@ -236,13 +239,13 @@ wf_stage_all() {
     done
 }
 
-# wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink to a
-# source inside the task's area is relative, so it resolves the same on the host.
+# wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
+# task's area to a source there is relative, so it resolves the same on the host.
 wf_put() {
     case $1 in
         symlink)
-            case $3 in
-                "$WF_ROOT"/*)
+            case $3:$4 in
+                "$WF_ROOT"/*:"$WF_ROOT"/*)
                     wf_relative "$3" "$4"
                     ln -s "$WF_REL" "$4"
                     ;;
