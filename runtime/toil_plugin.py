@@ -22,8 +22,12 @@ How it gets there, with Toil's public plugin points:
    ``ToilCommandLineTool`` wfrewrite's job layout and job class (``cwl_lower.wf_jobs``,
    ``cwl_job.WfrewriteJob``): Toil's path mapper still fetches the inputs from the job store,
    the job runs as a compiled script, and cwltool collects the outputs for Toil to upload.
+4. Toil 9.6.0 evaluates WDL itself and knows nothing of WDL 1.2's ``task`` variable or of
+   ``max_retries``/``maxRetries``: ``__enter__`` also wraps its ``evaluate_named_expression`` (the
+   command) and ``evaluate_decls_to_bindings`` (the outputs) to bind ``task`` as miniwdl does, and
+   the container retries a failed command within the job, re-evaluating it for ``task.attempt``.
 
-Steps 2 and 3 touch Toil internals; they live here only, are checked against the Toil version
+Steps 2 to 4 touch Toil internals; they live here only, are checked against the Toil version
 this was written for (``TOIL_VERSIONS``), and fail with a clear message on any other.
 """
 
