@@ -283,7 +283,7 @@ def lower(job: PlanningJob, unsupported: Unsupported) -> TaskPlan:
         for _, ent in mapper.items():
             if not ent.staged:
                 continue
-            _lower_entry(ent, cpath(ent.target), root, stage, literals, unsupported, where)
+            _lower_entry(ent, cpath(ent.target), stage, literals)
     # cwltool allows absolute entrynames only with DockerRequirement in `requirements`; they are
     # put in the image's filesystem, so only where there is an image.
     outside = sorted(p for p in (*stage, *literals) if not within(p, root))
@@ -336,13 +336,7 @@ def _docker_req(tool: Process) -> tuple[dict[str, Any] | None, bool | None]:
 
 
 def _lower_entry(
-    ent: MapperEnt,
-    target: str,
-    root: str,
-    stage: dict[str, StageItem],
-    literals: dict[str, LiteralFile],
-    unsupported: Unsupported,
-    where: Pos | None,
+    ent: MapperEnt, target: str, stage: dict[str, StageItem], literals: dict[str, LiteralFile]
 ) -> None:
     """One staged path-map entry: a staged input, a created file, or an empty directory
     (cwltool's ``add_volumes`` / ``stage_files`` cases, the same types)."""
