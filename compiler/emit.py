@@ -178,6 +178,11 @@ def _capture_row(c: Capture) -> str:
     )
 
 
+def _links_work(plan: TaskPlan) -> bool:
+    """Nothing mounts the work dir at its alias (``url``, ``platform``): the script links it."""
+    return bool(plan.layout.work_alias) and plan.transport != "mounted"
+
+
 def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
     """The utilities beyond the script's own (cat, mv, wc, mkdir) that this plan needs, and why:
     the probe checks them before any work is done. (The ``url`` transport's HTTP clients are
@@ -192,7 +197,7 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
             need["cp"] = "to copy inputs"
-    if plan.layout.work_alias and plan.transport != "mounted":
+    if _links_work(plan):
         need["ln"] = f"to link the work dir at {plan.layout.work_alias}"
         need["rmdir"] = f"to replace an empty {plan.layout.work_alias} of the image"
     if plan.resources.time_limit:
@@ -267,7 +272,7 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_STAGE_DIR", lay.stage),
         ("WF_WORK_ALIAS", lay.work_alias),
         # nothing mounts the work dir at its alias: the script links it there
-        *([("WF_WORK_LINK", "1")] if lay.work_alias and plan.transport != "mounted" else []),
+        *([("WF_WORK_LINK", "1")] if _links_work(plan) else []),
         ("WF_LINK_MODE", plan.link_mode),
         ("WF_SHELL", plan.command.shell),
         ("WF_STDIN", plan.stdin or ""),

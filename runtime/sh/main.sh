@@ -99,8 +99,9 @@ wf_main() {
     export HOME TMPDIR
     WF_PHASE=probe
     wf_probe
-    [ "$WF_MODE" != epilogue ] || WF_SHELL_USED=external
-    if [ "$WF_MODE" != epilogue ]; then
+    if [ "$WF_MODE" = epilogue ]; then
+        WF_SHELL_USED=external
+    else
         : >"$WF_STDOUT"
         : >"$WF_STDERR"
         [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"

@@ -26,11 +26,7 @@ wf_stage_check() {
             [ -d "$_wk_dst" ] || wf_fail staging_failed "the platform did not stage the directory $_wk_dst (from $_wk_src)"
         else
             [ -f "$_wk_dst" ] || wf_fail staging_failed "the platform did not stage $_wk_dst (from $_wk_src)"
-            if [ "$_wk_size" != - ]; then
-                _wk_got=$(wc -c <"$_wk_dst") || wf_fail staging_failed "cannot read staged input $_wk_dst"
-                [ "$((_wk_got))" = "$_wk_size" ] ||
-                    wf_fail staging_failed "staged input $_wk_dst has $((_wk_got)) bytes, expected $_wk_size"
-            fi
+            wf_check_size "$_wk_dst" "$_wk_size"
         fi
     done
 }

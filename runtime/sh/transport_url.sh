@@ -368,14 +368,20 @@ wf_url_one() {
             printf 'ok\t%s\n' "$4"
             return 0
         fi
-        printf 'fail\tinput %s\t%s\n' "$4" "$WF_X_FAIL"
+        wf_url_failed input "$4"
     else
         if wf_url_put_item "$3" "$4" "$5" "$2"; then
             printf 'ok\t%s\t%s\t%s\n' "$3" "$4" "$WF_X_SUM"
             return 0
         fi
-        printf 'fail\toutput %s\t%s\n' "$3" "$WF_X_FAIL"
+        wf_url_failed output "$3"
     fi
+}
+
+# wf_url_failed input|output NAME: print the job's result line (WF_X_FAIL says why), stop the
+# other shards, return 1.
+wf_url_failed() {
+    printf 'fail\t%s %s\t%s\n' "$1" "$2" "$WF_X_FAIL"
     : >"$WF_META/x/abort"
     return 1
 }
@@ -459,14 +465,13 @@ wf_url_curl_batch() {
 # it at once, any other goes on from attempt 2.
 wf_url_retry_one() {
     if [ "$2" = 2 ] || [ "$WF_URL_RETRIES" -le 1 ]; then
-        case $1 in
-            get)
-                WF_X_SHOW=${3%%\?*}
-                printf 'fail\tinput %s\tGET %s: %s (attempt 1 of %s)\n' "$4" "$WF_X_SHOW" "$WF_X_WHY" "$WF_URL_RETRIES"
-                ;;
-            *) printf 'fail\toutput %s\tPUT %s: %s (attempt 1 of %s)\n' "$3" "$WF_URL_OUT$5" "$WF_X_WHY" "$WF_URL_RETRIES" ;;
-        esac
-        : >"$WF_META/x/abort"
+        if [ "$1" = get ]; then
+            WF_X_FAIL="GET ${3%%\?*}: $WF_X_WHY (attempt 1 of $WF_URL_RETRIES)"
+            wf_url_failed input "$4"
+        else
+            WF_X_FAIL="PUT $WF_URL_OUT$5: $WF_X_WHY (attempt 1 of $WF_URL_RETRIES)"
+            wf_url_failed output "$3"
+        fi
         return 1
     fi
     wf_url_one "$1" 2 "$3" "$4" "$5" "$6"

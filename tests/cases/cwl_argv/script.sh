@@ -232,12 +232,16 @@ wf_stage_all() {
         [ "$_ws_mode" != w ] || _ws_how=copy
         wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
-        if [ "$_ws_size" != - ] && [ "$_ws_kind" = file ]; then
-            _ws_got=$(wc -c <"$_ws_dst") || wf_fail staging_failed "cannot read staged input $_ws_dst"
-            [ "$((_ws_got))" = "$_ws_size" ] ||
-                wf_fail staging_failed "staged input $_ws_dst has $((_ws_got)) bytes, expected $_ws_size"
-        fi
+        [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
+wf_check_size() {
+    [ "$2" != - ] || return 0
+    _cs_got=$(wc -c <"$1") || wf_fail staging_failed "cannot read staged input $1"
+    [ "$((_cs_got))" = "$2" ] ||
+        wf_fail staging_failed "staged input $1 has $((_cs_got)) bytes, expected $2"
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
@@ -644,8 +648,9 @@ wf_main() {
     export HOME TMPDIR
     WF_PHASE=probe
     wf_probe
-    [ "$WF_MODE" != epilogue ] || WF_SHELL_USED=external
-    if [ "$WF_MODE" != epilogue ]; then
+    if [ "$WF_MODE" = epilogue ]; then
+        WF_SHELL_USED=external
+    else
         : >"$WF_STDOUT"
         : >"$WF_STDERR"
         [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"

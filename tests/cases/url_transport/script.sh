@@ -253,12 +253,16 @@ wf_stage_all() {
         [ "$_ws_mode" != w ] || _ws_how=copy
         wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
-        if [ "$_ws_size" != - ] && [ "$_ws_kind" = file ]; then
-            _ws_got=$(wc -c <"$_ws_dst") || wf_fail staging_failed "cannot read staged input $_ws_dst"
-            [ "$((_ws_got))" = "$_ws_size" ] ||
-                wf_fail staging_failed "staged input $_ws_dst has $((_ws_got)) bytes, expected $_ws_size"
-        fi
+        [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
+wf_check_size() {
+    [ "$2" != - ] || return 0
+    _cs_got=$(wc -c <"$1") || wf_fail staging_failed "cannot read staged input $1"
+    [ "$((_cs_got))" = "$2" ] ||
+        wf_fail staging_failed "staged input $1 has $((_cs_got)) bytes, expected $2"
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
@@ -1158,14 +1162,20 @@ wf_url_one() {
             printf 'ok\t%s\n' "$4"
             return 0
         fi
-        printf 'fail\tinput %s\t%s\n' "$4" "$WF_X_FAIL"
+        wf_url_failed input "$4"
     else
         if wf_url_put_item "$3" "$4" "$5" "$2"; then
             printf 'ok\t%s\t%s\t%s\n' "$3" "$4" "$WF_X_SUM"
             return 0
         fi
-        printf 'fail\toutput %s\t%s\n' "$3" "$WF_X_FAIL"
+        wf_url_failed output "$3"
     fi
+}
+
+# wf_url_failed input|output NAME: print the job's result line (WF_X_FAIL says why), stop the
+# other shards, return 1.
+wf_url_failed() {
+    printf 'fail\t%s %s\t%s\n' "$1" "$2" "$WF_X_FAIL"
     : >"$WF_META/x/abort"
     return 1
 }
@@ -1249,14 +1259,13 @@ wf_url_curl_batch() {
 # it at once, any other goes on from attempt 2.
 wf_url_retry_one() {
     if [ "$2" = 2 ] || [ "$WF_URL_RETRIES" -le 1 ]; then
-        case $1 in
-            get)
-                WF_X_SHOW=${3%%\?*}
-                printf 'fail\tinput %s\tGET %s: %s (attempt 1 of %s)\n' "$4" "$WF_X_SHOW" "$WF_X_WHY" "$WF_URL_RETRIES"
-                ;;
-            *) printf 'fail\toutput %s\tPUT %s: %s (attempt 1 of %s)\n' "$3" "$WF_URL_OUT$5" "$WF_X_WHY" "$WF_URL_RETRIES" ;;
-        esac
-        : >"$WF_META/x/abort"
+        if [ "$1" = get ]; then
+            WF_X_FAIL="GET ${3%%\?*}: $WF_X_WHY (attempt 1 of $WF_URL_RETRIES)"
+            wf_url_failed input "$4"
+        else
+            WF_X_FAIL="PUT $WF_URL_OUT$5: $WF_X_WHY (attempt 1 of $WF_URL_RETRIES)"
+            wf_url_failed output "$3"
+        fi
         return 1
     fi
     wf_url_one "$1" 2 "$3" "$4" "$5" "$6"
@@ -1787,8 +1796,9 @@ wf_main() {
     export HOME TMPDIR
     WF_PHASE=probe
     wf_probe
-    [ "$WF_MODE" != epilogue ] || WF_SHELL_USED=external
-    if [ "$WF_MODE" != epilogue ]; then
+    if [ "$WF_MODE" = epilogue ]; then
+        WF_SHELL_USED=external
+    else
         : >"$WF_STDOUT"
         : >"$WF_STDERR"
         [ "$WF_SHELL" = none ] || wf_plan_command >"$WF_META/command"
