@@ -48,9 +48,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from wfrewrite.main import url_executor_options, write_atomically
+    from wfrewrite.main import executor_options, write_atomically
     from wfrewrite.runtime import cwl_run
-    from wfrewrite.runtime.executors import Options
 
     _quiet_cwltool(args.verbose)
     run_dir = os.path.abspath(args.dir or ".")
@@ -61,13 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         default_image=args.default_image,
         unsupported=args.unsupported,
-        executor_options=Options(
-            link_mode=args.link_mode,
-            read_only=args.read_only,
-            user=args.user,
-            network=args.network,
-            **url_executor_options(args),
-        ),
+        executor_options=executor_options(args),
     )
     outcome = cwl_run.run(opts)
     if outcome.status != "success":

@@ -16,8 +16,8 @@ import sys
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import WfError, render
-from wfrewrite.main import add_url_options, url_executor_options
-from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, Options
+from wfrewrite.main import add_container_options, add_url_options, executor_options
+from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,10 +53,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run independent jobs at once (cwltool's --parallel)",
     )
-    ap.add_argument("--link-mode", choices=("symlink", "hardlink", "copy"))
-    ap.add_argument("--read-only", action="store_true", help="container: read-only root fs")
-    ap.add_argument("--user", help="container: run as this uid[:gid]")
-    ap.add_argument("--network", help="container: network mode for tools that ask for one")
+    add_container_options(ap)
     add_url_options(ap)
     ap.add_argument("tool", metavar="TOOL", help="a CWL document (file.cwl or file.cwl#id)")
     ap.add_argument("job", metavar="JOB", nargs="?", help="the job object (YAML or JSON)")
@@ -81,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.quiet, args.debug)
 
     try:
-        url_executor_options(args)
+        options = executor_options(args)
     except WfError as exn:
         print(render(exn), file=sys.stderr)
         return exn.exit_code
@@ -95,13 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         leave_tmpdir=args.leave_tmpdir,
         relax_path_checks=not args.strict_path_checks,
         parallel=args.parallel,
-        executor_options=Options(
-            link_mode=args.link_mode,
-            read_only=args.read_only,
-            user=args.user,
-            network=args.network,
-            **url_executor_options(args),
-        ),
+        executor_options=options,
     )
     try:
         outcome = cwl_run.run(opts)

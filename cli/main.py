@@ -27,7 +27,15 @@ from typing import Any
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import Unsupported, WfError, die, render
-from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS, TRANSPORTS, select
+from wfrewrite.compiler.plan import LINK_MODES
+from wfrewrite.runtime.executors import (
+    DEFAULT_IMAGE,
+    EXECUTORS,
+    TRANSPORTS,
+    Options,
+    select,
+    tail_lines,
+)
 
 log = logging.getLogger("wfrewrite")
 
@@ -97,12 +105,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--default-image", default=DEFAULT_IMAGE, help=f"for tasks without one ({DEFAULT_IMAGE})"
     )
-    r.add_argument(
-        "--link-mode", choices=("symlink", "hardlink", "copy"), help="how inputs are staged"
-    )
-    r.add_argument("--read-only", action="store_true", help="container: read-only root filesystem")
-    r.add_argument("--user", help="container: run as this uid[:gid]")
-    r.add_argument("--network", help="container: network mode")
+    add_container_options(r)
     r.add_argument(
         "--slurm-container",
         choices=("podman", "docker", "none"),
@@ -119,6 +122,30 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
     add_url_options(r)
     return ap
+
+
+def add_container_options(parser: argparse.ArgumentParser) -> None:
+    """How inputs are staged and how containers run (wfrewrite run, wfrewrite-cwl-runner)."""
+    parser.add_argument("--link-mode", choices=LINK_MODES, help="how inputs are staged")
+    parser.add_argument(
+        "--read-only", action="store_true", help="container: read-only root filesystem"
+    )
+    parser.add_argument("--user", help="container: run as this uid[:gid]")
+    parser.add_argument(
+        "--network", help="container: network mode (for CWL, of the tools that ask for one)"
+    )
+
+
+def executor_options(args: argparse.Namespace) -> Options:
+    """``executors.Options`` from the container and url transport options (a WfError if the
+    url transport's are incomplete)."""
+    return Options(
+        link_mode=args.link_mode,
+        read_only=args.read_only,
+        user=args.user,
+        network=args.network,
+        **url_executor_options(args),
+    )
 
 
 def add_url_options(parser: argparse.ArgumentParser) -> None:
@@ -361,7 +388,7 @@ def _failure_text(exn: BaseException) -> str:
         cause = cause.__cause__
     if isinstance(cause, WDL.runtime.CommandFailed):
         lines.append(f"  the command exited with {cause.exit_status}")
-        tail = _tail(cause.stderr_file)
+        tail = tail_lines(cause.stderr_file)
         if tail:
             lines.append("  stderr (last lines):\n" + "\n".join("    " + ln for ln in tail))
     elif isinstance(cause, WfError):
@@ -372,14 +399,6 @@ def _failure_text(exn: BaseException) -> str:
     if run_dir:
         lines.append(f"  run dir: {run_dir}")
     return "\n".join(lines)
-
-
-def _tail(path: str, n: int = 10) -> list[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
 
 
 if __name__ == "__main__":

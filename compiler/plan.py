@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import posixpath
 import types
 import typing
 from dataclasses import dataclass, field
@@ -95,6 +96,11 @@ class Layout:
     # Paths outside ``root`` where the script also puts inputs, in the image's own filesystem
     # (CWL InitialWorkDir entries at absolute paths, which need a container); () means none.
     outside: tuple[str, ...] = ()
+
+    def relative(self, path: str) -> str:
+        """A container path under ``root``, relative to it: where the host has it in the task's
+        directory."""
+        return posixpath.relpath(path, self.root)
 
     @staticmethod
     def under(root: str, stage: str = "") -> Layout:

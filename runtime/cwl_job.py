@@ -102,7 +102,7 @@ class WfrewriteJob(PlanningJob):
         outputs: Any = {}
         if manifest.status not in STATUS:
             log.error("[job %s] %s: %s", self.name, manifest.status, manifest.message)
-            _log_tail(self.name, os.path.join(host_root, "wfrewrite", "script.log"))
+            _log_tail(self.name, result.log_path)
         else:
             if status != "success":
                 log.warning("[job %s] %s", self.name, manifest.message)
@@ -159,14 +159,10 @@ class WfrewriteJob(PlanningJob):
 
 
 def plan_stderr(plan: TaskPlan, host_root: str) -> str:
-    return os.path.join(host_root, os.path.relpath(plan.stderr, plan.layout.root))
+    return os.path.join(host_root, plan.layout.relative(plan.stderr))
 
 
-def _log_tail(name: str, path: str, lines: int = 10) -> None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            tail = f.read().splitlines()[-lines:]
-    except OSError:
-        return
+def _log_tail(name: str, path: str) -> None:
+    tail = executors.tail_lines(path)
     if tail:
         log.warning("[job %s] %s (last lines):\n%s", name, path, "\n".join("  " + t for t in tail))

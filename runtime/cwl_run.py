@@ -75,11 +75,7 @@ def run(opts: RunOptions) -> Outcome:
     order = cwl.bind_job(tool, job, opts.tool)
     options = opts.executor_options
     options.default_image = opts.default_image
-    executor = executors.select(opts.executor, options)
-    if options.link_mode is None and executor.name != "local":
-        # In a container, inputs are real files and directories (as cwltool's bind mounts are):
-        # a tool may copy them (`cp -r`), which would copy a relative symlink as a dangling one.
-        options.link_mode = "hardlink"
+    executor = select_executor(opts.executor, options)
     scratch = os.path.realpath(tempfile.mkdtemp(prefix="wfrewrite-cwl-"))
     try:
         rc = RunContext()
@@ -105,6 +101,16 @@ def run(opts: RunOptions) -> Outcome:
             log.warning("task directories left in %s", scratch)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def select_executor(name: str, options: executors.Options) -> executors.Executor:
+    """The executor CWL jobs run on: in a container, inputs are real files and directories (as
+    cwltool's bind mounts are), unless a link mode is given: a tool may copy them (`cp -r`),
+    which would copy a relative symlink as a dangling one."""
+    executor = executors.select(name, options)
+    if options.link_mode is None and executor.name != "local":
+        options.link_mode = "hardlink"
+    return executor
 
 
 def _allocator(scratch: str, executor: executors.Executor) -> Callable[[], Placement]:

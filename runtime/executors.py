@@ -31,6 +31,7 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from wfrewrite.compiler.diagnostics import TaskFailed, UnsupportedError, WfError
 from wfrewrite.compiler.emit import emit
@@ -93,7 +94,7 @@ def write_script(plan: TaskPlan, host_root: str) -> str:
 
 
 def _wait(
-    proc: subprocess.Popen[bytes], terminating: Callable[[], bool] | None, stop: Callable[[], None]
+    proc: subprocess.Popen[Any], terminating: Callable[[], bool] | None, stop: Callable[[], None]
 ) -> int:
     """Wait for ``proc`` (blocking, 1 s at a time to notice ``terminating``)."""
     try:
@@ -192,11 +193,8 @@ class LocalExecutor(Executor):
                 "the local executor runs on the host; use a container executor",
             )
         mode = self.options.link_mode or "symlink"
-        if self.url:
-            return run_passes(plan, [self.bind_url, lambda p: bind_entrypoint(p, ())])
-        return run_passes(
-            plan, [lambda p: set_link_mode(p, mode), lambda p: bind_entrypoint(p, ())]
-        )
+        staging = self.bind_url if self.url else (lambda p: set_link_mode(p, mode))
+        return run_passes(plan, [staging, lambda p: bind_entrypoint(p, ())])
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         return tuple(s.source for s in plan.stage if s.source.startswith("/"))
@@ -248,40 +246,6 @@ class ContainerExecutor(Executor):
             raise UnsupportedError(
                 "GPUs", plan.source, f"the {self.name} executor passes no GPU to containers"
             )
-        if self.url:
-            plan = run_passes(
-                plan,
-                [
-                    lambda p: bind_default_image(p, self.options.default_image),
-                    lambda p: (
-                        p.replace(image=self.pick_image(p), image_alternatives=())
-                        if p.image_alternatives
-                        else p
-                    ),
-                ],
-            )
-            assert plan.image is not None
-            # before anything is uploaded: an image without a shell cannot run any script
-            self.require_shell(plan.image)
-            return run_passes(
-                plan,
-                [
-                    self.bind_url,
-                    lambda p: (
-                        bind_entrypoint(p, self.entrypoint(p.image or ""))
-                        if p.command.entrypoint
-                        else p
-                    ),
-                ],
-            )
-        moves: list[tuple[str, str]] = []
-
-        def stage_dir(p: TaskPlan) -> TaskPlan:
-            p, found = bind_stage_dir(p, os.path.join(CONTAINER_ROOT, "stage"))
-            moves.extend(found)
-            return p
-
-        mode = self.options.link_mode or "symlink"
         plan = run_passes(
             plan,
             [
@@ -296,10 +260,22 @@ class ContainerExecutor(Executor):
                     if p.command.entrypoint
                     else p
                 ),
-                lambda p: set_link_mode(p, mode),
-                stage_dir,
             ],
         )
+        if self.url:
+            assert plan.image is not None
+            # before anything is uploaded: an image without a shell cannot run any script
+            self.require_shell(plan.image)
+            return run_passes(plan, [self.bind_url])
+        moves: list[tuple[str, str]] = []
+
+        def stage_dir(p: TaskPlan) -> TaskPlan:
+            p, found = bind_stage_dir(p, os.path.join(CONTAINER_ROOT, "stage"))
+            moves.extend(found)
+            return p
+
+        mode = self.options.link_mode or "symlink"
+        plan = run_passes(plan, [lambda p: set_link_mode(p, mode), stage_dir])
         for source, name in moves:
             _materialize(source, os.path.join(host_root, "stage", name))
         return plan
@@ -379,7 +355,7 @@ class ContainerExecutor(Executor):
             args += ["-v", f"{os.path.realpath(host_root)}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT]
             if plan.layout.work_alias:
                 work = os.path.join(
-                    os.path.realpath(host_root), os.path.relpath(plan.layout.work, plan.layout.root)
+                    os.path.realpath(host_root), plan.layout.relative(plan.layout.work)
                 )
                 os.makedirs(work, exist_ok=True)
                 args += ["-v", f"{work}:{plan.layout.work_alias}"]
@@ -454,6 +430,15 @@ class ContainerExecutor(Executor):
 
 def _said(tail: str) -> str:
     return f"; it said: {tail}" if tail else ""
+
+
+def tail_lines(path: str, n: int = 10) -> list[str]:
+    """The last ``n`` lines of a text file ([] if it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return []
 
 
 def _tail(path: str, limit: int = 600) -> str:

@@ -171,12 +171,8 @@ class WfrewriteContainer(PlanningContainer):
         super().reset(logger)
 
 
-def _tail(path: str, lines: int = 5) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return "\n".join(f.read().splitlines()[-lines:])
-    except OSError:
-        return ""
+def _tail(path: str) -> str:
+    return "\n".join(executors.tail_lines(path, 5))
 
 
 def task_plugin(

@@ -36,7 +36,7 @@ from .executors import (
     Options,
     RunResult,
     _open_up,
-    _tail,
+    _wait,
     host_meta,
     write_script,
 )
@@ -132,18 +132,7 @@ class SlurmExecutor(Executor):
             if job_id:
                 subprocess.run(["scancel", job_id[0]], check=False, capture_output=True)
 
-        try:
-            while True:
-                try:
-                    code = proc.wait(timeout=1.0)
-                    break
-                except subprocess.TimeoutExpired:
-                    if terminating is not None and terminating():
-                        cancel()
-        except BaseException:
-            cancel()
-            proc.wait()
-            raise
+        code = _wait(proc, terminating, cancel)
         reader.join(timeout=10)
         err = proc.stderr.read() if proc.stderr else ""
         jid = job_id[0] if job_id else "?"
@@ -167,12 +156,7 @@ class SlurmExecutor(Executor):
         return result
 
     def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
-        if isinstance(self.inner, ContainerExecutor):
-            return self.inner.why_no_manifest(plan, code, log_path)
-        tail = _tail(log_path)
-        return f"the script did not finish (exit {code}, no manifest)" + (
-            f"; it said: {tail}" if tail else ""
-        )
+        return self.inner.why_no_manifest(plan, code, log_path)
 
 
 def job_state(job_id: str) -> str:

@@ -318,8 +318,8 @@ class WorkerContext:
         from wfrewrite.compiler.diagnostics import Unsupported
 
         from .cwl_job import WfrewriteJob
-        from .cwl_run import _allocator
-        from .executors import DEFAULT_IMAGE, Options, select
+        from .cwl_run import _allocator, select_executor
+        from .executors import DEFAULT_IMAGE, Options
 
         settings = self.settings
         original_job = ToilCommandLineTool.job
@@ -330,12 +330,9 @@ class WorkerContext:
                 options = Options(
                     default_image=settings.get("wfrewrite_default_image") or DEFAULT_IMAGE
                 )
-                ex = select(settings.get("wfrewrite_executor") or "auto", options)
-                if ex.name != "local":
-                    options.link_mode = (
-                        "hardlink"  # inputs are real files in a container, as with cwltool
-                    )
-                state["executor"] = ex
+                state["executor"] = select_executor(
+                    settings.get("wfrewrite_executor") or "auto", options
+                )
             return state["executor"]
 
         def job(tool: Any, job_order: Any, output_callbacks: Any, runtimeContext: Any) -> Any:

@@ -534,7 +534,7 @@ def fetch(plan: TaskPlan, store: Store, host_root: str) -> bool:
     finish or could not upload it). Logs (stdout/stderr) come along when they are there."""
     assert plan.url is not None
     read = store.output_reader(plan.url)
-    meta_rel = posixpath.relpath(plan.layout.meta, plan.layout.root)
+    meta_rel = plan.layout.relative(plan.layout.meta)
     manifest = os.path.join(host_root, meta_rel, "manifest.json")
     if not _get_to(read, f"{meta_rel}/manifest.json", manifest):
         for rel in _logs(plan):
@@ -571,14 +571,12 @@ def fill_placeholder(store: Store, path: str) -> None:
         return
     url, _ = store.resolve(uri)
     ctx = store.ssl_context()
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=".wfr-fetch.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _retrying(lambda: _download(url, f, ctx), f"GET {url.partition('?')[0]}")
-        os.replace(tmp, real)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+
+    def read(_rel: str, f: BinaryIO) -> bool:
+        _retrying(lambda: _download(url, f, ctx), f"GET {url.partition('?')[0]}")
+        return True
+
+    _get_to(read, uri, real)
 
 
 def _download(url: str, f: BinaryIO, ctx: ssl.SSLContext | None) -> None:
@@ -594,13 +592,13 @@ def restore_placeholders(plan: TaskPlan, binder: Binder, host_root: str) -> None
     the placeholder gets the fetched content."""
     for item in plan.stage:
         placeholder = binder.placeholder_of.get(item.source)
-        fetched = os.path.join(host_root, posixpath.relpath(item.path, plan.layout.root))
+        fetched = os.path.join(host_root, plan.layout.relative(item.path))
         if placeholder and os.path.isfile(fetched) and not os.path.samefile(fetched, placeholder):
             shutil.copyfile(fetched, placeholder)
 
 
 def _logs(plan: TaskPlan) -> list[str]:
-    return [posixpath.relpath(p, plan.layout.root) for p in (plan.stdout, plan.stderr)]
+    return [plan.layout.relative(p) for p in (plan.stdout, plan.stderr)]
 
 
 def _get_to(
