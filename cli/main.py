@@ -27,7 +27,7 @@ from typing import Any
 
 from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import Unsupported, WfError, die, render
-from wfrewrite.compiler.plan import LINK_MODES
+from wfrewrite.compiler.plan import CONTAINER_ROOT, LINK_MODES
 from wfrewrite.runtime.executors import (
     DEFAULT_IMAGE,
     EXECUTORS,
@@ -70,8 +70,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, metavar="DIR")
     c.add_argument(
         "--root",
-        default="/mnt/wfr",
-        help="the task's directory where the script will run (default /mnt/wfr)",
+        default=CONTAINER_ROOT,
+        help=f"the task's directory where the script will run (default {CONTAINER_ROOT})",
     )
     c.add_argument(
         "--emit",

@@ -40,9 +40,8 @@ from .cwl_lower import (
     pos_of,
 )
 from .diagnostics import InputError, SourceError, Unsupported, UnsupportedError
-from .plan import TaskPlan
+from .plan import CONTAINER_ROOT, TaskPlan
 
-CONTAINER_ROOT = "/mnt/wfr"
 JOB_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
 
 

@@ -53,6 +53,9 @@ UploadMethod = Literal["put", "post"]
 Shell = Literal["bash_or_sh", "bash", "sh", "none"]
 CaptureKind = Literal["path", "glob", "directory", "stdout", "stderr", "tree", "cwl_output_json"]
 
+# The task's area inside a container, by default (two components, as miniwdl expects).
+CONTAINER_ROOT = "/mnt/wfr"
+
 LINK_MODES: tuple[str, ...] = ("symlink", "hardlink", "copy")
 TRANSPORTS: tuple[str, ...] = ("mounted", "url", "platform")
 UPLOAD_METHODS: tuple[str, ...] = ("put", "post")

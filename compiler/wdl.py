@@ -27,8 +27,8 @@ from WDL import Env, Error, Tree, Value
 from WDL.runtime import config as wdl_config
 
 from .diagnostics import InputError, SourceError, Unsupported, WfError
-from .plan import Pos, TaskPlan
-from .wdl_lower import CONTAINER_ROOT, PlanningContainer, pos_of
+from .plan import CONTAINER_ROOT, Pos, TaskPlan
+from .wdl_lower import PlanningContainer, pos_of
 
 # miniwdl's task-evaluation steps are internal API; they are used from this one module, for the
 # versions this release was tested with.

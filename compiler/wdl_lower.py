@@ -30,13 +30,20 @@ from WDL._util import parse_byte_size
 from WDL.runtime.task_container import TaskContainer
 
 from .diagnostics import Level, Unsupported
-from .plan import Capture, Command, EnvVar, LiteralFile, Pos, Resources, StageItem, TaskPlan
+from .plan import (
+    CONTAINER_ROOT,
+    Capture,
+    Command,
+    EnvVar,
+    LiteralFile,
+    Pos,
+    Resources,
+    StageItem,
+    TaskPlan,
+)
 from .plan import Layout as PlanLayout
 from .wdl_outputs import INPUTS_DIR, captures, static_env
 
-CONTAINER_ROOT = (
-    "/mnt/wfr"  # the task's area inside a container (two components, as miniwdl expects)
-)
 INLINE_MAX = 64 * 1024  # write_* results up to this size travel inside the script
 WORK_OUTPUT = "_work"  # the output name of the whole-work-dir capture when the task is unknown
 

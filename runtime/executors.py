@@ -42,12 +42,11 @@ from wfrewrite.compiler.passes import (
     run_passes,
     set_link_mode,
 )
-from wfrewrite.compiler.plan import TaskPlan
+from wfrewrite.compiler.plan import CONTAINER_ROOT, TaskPlan
 
 from . import transport_url
 from .manifest import STATUS_BY_EXIT, Manifest, read_manifest
 
-CONTAINER_ROOT = "/mnt/wfr"
 # The task's directory inside a container when nothing is mounted (the url transport): /tmp is
 # writable in every image, for any uid, and stays writable under --read-only (a tmpfs).
 URL_CONTAINER_ROOT = "/tmp/wfr"
