@@ -48,7 +48,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from wfrewrite.main import executor_options, write_atomically
+    from wfrewrite.main import executor_options, print_result
     from wfrewrite.runtime import cwl_run
 
     _quiet_cwltool(args.verbose)
@@ -67,11 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: the CWL process finished with status {outcome.status}", file=sys.stderr)
         return 1
     output = cwl_run.output_object(outcome.output)
-    text = json.dumps({"outputs": output, "dir": run_dir}, indent=2, ensure_ascii=False)
-    if args.outputs:
-        write_atomically(
-            os.path.dirname(os.path.abspath(args.outputs)),
-            {os.path.basename(args.outputs): text + "\n"},
-        )
-    print(text)
+    print_result(
+        args, json.dumps({"outputs": output, "dir": run_dir}, indent=2, ensure_ascii=False)
+    )
     return 0

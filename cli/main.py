@@ -368,14 +368,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exn}", file=sys.stderr)
         return 1
     result = {"outputs": WDL.values_to_json(outputs, namespace=tgt.name), "dir": run_dir}
-    text = json.dumps(result, indent=2)
+    print_result(args, json.dumps(result, indent=2))
+    return 0
+
+
+def print_result(args: argparse.Namespace, text: str) -> None:
+    """``wfrewrite run``'s result: written to ``-o`` (atomically) if given, and printed."""
     if args.outputs:
         write_atomically(
             os.path.dirname(os.path.abspath(args.outputs)),
             {os.path.basename(args.outputs): text + "\n"},
         )
     print(text)
-    return 0
 
 
 def _failure_text(exn: BaseException) -> str:

@@ -138,13 +138,11 @@ class WfrewriteFactory:
 
     @classmethod
     def global_init(cls, cfg: Any, logger: logging.Logger) -> None:
-        pass
+        _toil_container_class().global_init(cfg, logger)
 
     @classmethod
     def detect_resource_limits(cls, cfg: Any, logger: logging.Logger) -> dict[str, int]:
-        from wfrewrite.compiler.wdl_lower import host_limits
-
-        return host_limits()
+        return dict(_toil_container_class().detect_resource_limits(cfg, logger))
 
 
 _current: dict[str, Any] = {}  # the task whose command this worker process evaluated last

@@ -101,10 +101,10 @@ def _wait_for_job(name: str, seconds: float = 30) -> list[str]:
     return []
 
 
-def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
-    name = f"sleeper{os.getpid()}"
+def _start_sleeper(tmp_path: Path, name: str) -> subprocess.Popen[str]:
+    """`wfrewrite run` of a task that sleeps 5 minutes, as a Slurm job named wfr-NAME."""
     src = task(tmp_path, f"task {name} {{\n  command <<< sleep 300 >>>\n}}")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [
             str(BIN / "wfrewrite"),
             "run",
@@ -120,6 +120,11 @@ def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
+    name = f"sleeper{os.getpid()}"
+    proc = _start_sleeper(tmp_path, name)
     ids = _wait_for_job(f"wfr-{name}")
     assert ids, "the job never appeared in squeue"
     subprocess.run(["scancel", *ids], check=True)
@@ -130,23 +135,7 @@ def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
 
 def test_ctrl_c_cancels_the_job(tmp_path: Path) -> None:
     name = f"interrupted{os.getpid()}"
-    src = task(tmp_path, f"task {name} {{\n  command <<< sleep 300 >>>\n}}")
-    proc = subprocess.Popen(
-        [
-            str(BIN / "wfrewrite"),
-            "run",
-            str(src),
-            "--executor",
-            "slurm",
-            "--slurm-container",
-            "none",
-            "--dir",
-            str(tmp_path / "r"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_sleeper(tmp_path, name)
     assert _wait_for_job(f"wfr-{name}")
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
