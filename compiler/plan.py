@@ -55,6 +55,8 @@ CaptureKind = Literal["path", "glob", "directory", "stdout", "stderr", "tree", "
 
 # The task's area inside a container, by default (two components, as miniwdl expects).
 CONTAINER_ROOT = "/mnt/wfr"
+# The image of a task that declares none, unless the user names another.
+DEFAULT_IMAGE = "ubuntu:22.04"
 
 LINK_MODES: tuple[str, ...] = ("symlink", "hardlink", "copy")
 TRANSPORTS: tuple[str, ...] = ("mounted", "url", "platform")

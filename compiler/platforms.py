@@ -35,7 +35,7 @@ import re
 from typing import Any
 
 from .emit import emit, runtime_source
-from .plan import TaskPlan
+from .plan import DEFAULT_IMAGE, TaskPlan
 
 HELPER_IMAGE = "busybox:latest"
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -205,7 +205,7 @@ def k8s_job(plan: TaskPlan, *, pvc: str | None = None, namespace: str | None = N
     )
     container = client.V1Container(
         name="task",
-        image=plan.image or "ubuntu:22.04",
+        image=plan.image or DEFAULT_IMAGE,
         command=["/bin/sh", "-c", script, "wfrewrite"],
         working_dir=plan.layout.root,
         resources=client.V1ResourceRequirements(requests=amounts or None, limits=amounts or None),

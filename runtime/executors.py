@@ -43,6 +43,7 @@ from wfrewrite.compiler.passes import (
     set_link_mode,
 )
 from wfrewrite.compiler.plan import CONTAINER_ROOT, TaskPlan
+from wfrewrite.compiler.plan import DEFAULT_IMAGE as DEFAULT_IMAGE  # re-exported
 
 from . import transport_url
 from .manifest import STATUS_BY_EXIT, Manifest, read_manifest
@@ -51,7 +52,6 @@ from .manifest import STATUS_BY_EXIT, Manifest, read_manifest
 # writable in every image, for any uid, and stays writable under --read-only (a tmpfs).
 URL_CONTAINER_ROOT = "/tmp/wfr"
 TRANSPORTS = ("mounted", "url")
-DEFAULT_IMAGE = "ubuntu:22.04"
 EXECUTORS = ("auto", "local", "podman", "docker", "slurm")
 
 log = logging.getLogger("wfrewrite.executor")

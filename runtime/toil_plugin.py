@@ -40,6 +40,8 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from wfrewrite.compiler.plan import DEFAULT_IMAGE
+
 log = logging.getLogger("wfrewrite.toil")
 
 TOIL_VERSIONS = ("9.6.0",)
@@ -100,7 +102,7 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> No
         dest="wfrewrite_default_image",
         action=_Setting,
         default=None,
-        help="wfrewrite: the image for tasks that declare none (default ubuntu:22.04)",
+        help=f"wfrewrite: the image for tasks that declare none (default {DEFAULT_IMAGE})",
     )
 
 
@@ -317,7 +319,7 @@ class WorkerContext:
 
         from .cwl_job import WfrewriteJob
         from .cwl_run import _allocator, select_executor
-        from .executors import DEFAULT_IMAGE, Options
+        from .executors import Options
 
         settings = self.settings
         original_job = ToilCommandLineTool.job
