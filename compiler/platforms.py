@@ -29,6 +29,7 @@ and the kubernetes models.
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
 import re
@@ -222,8 +223,6 @@ def k8s_job(plan: TaskPlan, *, pvc: str | None = None, namespace: str | None = N
             metadata=client.V1ObjectMeta(labels={"app": "wfrewrite", "task": name}), spec=pod
         ),
     )
-    import json
-
     inputs = json.dumps([{"source": s.source, "path": s.path} for s in plan.stage])
     meta = client.V1ObjectMeta(
         name=name,
@@ -235,8 +234,6 @@ def k8s_job(plan: TaskPlan, *, pvc: str | None = None, namespace: str | None = N
 
 
 def k8s_json(job: Any) -> str:
-    import json
-
     from kubernetes import client
 
     return json.dumps(client.ApiClient().sanitize_for_serialization(job), indent=2) + "\n"
