@@ -55,10 +55,13 @@ test-fast: setup
 goldens: setup
 	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_golden.py
 
+# Lint, formatting, types (mypy, proved to run), the house's one-way dependencies
+# (import-linter, pyproject.toml [tool.importlinter]) and the sh runtime (shellcheck).
 check: setup
-	$(BIN)/ruff check compiler runtime cli tests bench plugins
-	$(BIN)/ruff format --check compiler runtime cli tests bench plugins
-	$(PY) tests/typecheck.py
+	$(BIN)/ruff check compiler runtime cli tests bench plugins tools
+	$(BIN)/ruff format --check compiler runtime cli tests bench plugins tools
+	$(PY) tools/typecheck.py
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/shellcheck -s sh runtime/sh/*.sh
 
 bench: setup

@@ -38,10 +38,10 @@ import time
 import uuid
 from pathlib import Path
 
-from wfrewrite.compiler.check import check
 from wfrewrite.compiler.emit import emit
-from wfrewrite.compiler.plan import Capture, Command, Layout, StageItem, TaskPlan
-from wfrewrite.runtime import transport_url
+from wfrewrite.compiler.plan import Capture, Command, Layout, StageItem, TaskPlan, check
+from wfrewrite.runtime.options import Options
+from wfrewrite.runtime.transport import url as transport_url
 
 IMAGE = "localhost/wfr-bench-curl:1"
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
@@ -169,9 +169,8 @@ def wfrewrite_script(workload: str, files: int, parallel: int, out: str, size_mi
     # what `wfrewrite run --transport url --store http://127.0.0.1:8089/bench-staging/` does: the
     # inputs are URLs already, the outputs go under <store><run>/out/, a long staging list is
     # one more download
-    opts = transport_url.StoreOptions(store=f"{NGINX}/bench-staging/", parallel=parallel)
-    binder = transport_url.Binder(transport_url.open_store(opts), opts)
-    return emit(binder.bind(check(plan), run_key=out))
+    opts = Options(transport="url", store=f"{NGINX}/bench-staging/", url_parallel=parallel)
+    return emit(transport_url.UrlTransport(opts).bind(check(plan), run_key=out))
 
 
 def timed_run(script: str) -> float:

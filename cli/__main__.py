@@ -1,5 +1,5 @@
 import sys
 
-from wfrewrite.main import main
+from wfrewrite.cli.main import main
 
 sys.exit(main())

@@ -14,31 +14,27 @@ import argparse
 import logging
 import sys
 
-from wfrewrite import __version__
 from wfrewrite.compiler.diagnostics import WfError, render
-from wfrewrite.main import add_container_options, add_url_options, executor_options
-from wfrewrite.runtime.executors import DEFAULT_IMAGE, EXECUTORS
+
+from . import args as shared
+
+EXAMPLES = """examples:
+  wfrewrite-cwl-runner --outdir out/ tool.cwl job.yml          # the output object on stdout
+  wfrewrite-cwl-runner --executor podman --parallel --outdir out/ workflow.cwl job.yml
+  cwltest --test conformance_tests.yaml --tool wfrewrite-cwl-runner -- --executor podman
+"""
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="wfrewrite-cwl-runner", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--version", action="version", version=f"wfrewrite {__version__}")
-    ap.add_argument("--executor", choices=EXECUTORS, default="auto")
-    ap.add_argument(
-        "--default-container",
-        default=DEFAULT_IMAGE,
-        metavar="IMAGE",
-        help=f"for tools that name no image (default {DEFAULT_IMAGE})",
+    ap = shared.parser(
+        "wfrewrite-cwl-runner",
+        "Run a CWL tool or workflow as cwltool would (cwltool's calling convention, for cwltest "
+        "and for people), each CommandLineTool job as a compiled script in its own image.",
+        EXAMPLES,
     )
     ap.add_argument("--outdir", default=".", help="where the outputs go (default: .)")
     ap.add_argument("--quiet", action="store_true", help="only warnings and errors on stderr")
     ap.add_argument("--debug", action="store_true", help="debug logging")
-    ap.add_argument(
-        "--unsupported",
-        choices=("error", "warning", "ignore"),
-        default="error",
-        help="what an unsupported feature is (default: error, exit 33)",
-    )
     ap.add_argument(
         "--leave-tmpdir", action="store_true", help="keep the task directories (for debugging)"
     )
@@ -53,8 +49,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run independent jobs at once (cwltool's --parallel)",
     )
-    add_container_options(ap)
-    add_url_options(ap)
+    shared.add_run_options(ap)
     ap.add_argument("tool", metavar="TOOL", help="a CWL document (file.cwl or file.cwl#id)")
     ap.add_argument("job", metavar="JOB", nargs="?", help="the job object (YAML or JSON)")
     return ap
@@ -73,12 +68,12 @@ def _setup_logging(quiet: bool, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from wfrewrite.runtime import cwl_run  # imports cwltool, which sets up its own logging
+    from wfrewrite.runtime.engines.cwltool import run as cwl_run  # cwltool sets up its logging
 
     _setup_logging(args.quiet, args.debug)
 
     try:
-        options = executor_options(args)
+        options = shared.run_options(args)
     except WfError as exn:
         print(render(exn), file=sys.stderr)
         return exn.exit_code
@@ -86,13 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         tool=args.tool,
         job=args.job,
         outdir=args.outdir,
-        executor=args.executor,
-        default_image=args.default_container,
-        unsupported=args.unsupported,
+        options=options,
         leave_tmpdir=args.leave_tmpdir,
         relax_path_checks=not args.strict_path_checks,
         parallel=args.parallel,
-        executor_options=options,
     )
     try:
         outcome = cwl_run.run(opts)

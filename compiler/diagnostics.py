@@ -6,9 +6,11 @@
         Flie f
         ^
 
-Front ends report unsupported input through ``Unsupported.report(pos, feature)``: at level
-``error`` (the default) it raises ``UnsupportedError``; at ``warning`` it records a warning that
-the driver prints. Nothing a target can't express is dropped silently.
+Front ends and executors report what they cannot honour through ``Unsupported.report(pos,
+feature)``, governed by a level: ``error`` (the default) raises ``UnsupportedError`` at once;
+``collect`` records every report and ``Unsupported.finish()`` then raises one error listing them
+all (a task's every unsupported feature in one go); ``warning`` records a warning that the driver
+prints; ``ignore`` drops it. Nothing a target can't express is dropped silently.
 """
 
 from __future__ import annotations
@@ -18,10 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .plan import Pos
-
 EXIT_USAGE = 2  # bad input: source, inputs, options
 EXIT_UNSUPPORTED = 33  # the CWL runners' "unsupported feature" code
+
+Level = Literal["error", "collect", "warning", "ignore"]
+LEVELS: tuple[str, ...] = ("error", "collect", "warning", "ignore")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pos:
+    """A position in a source document (1-based line and column)."""
+
+    uri: str
+    line: int
+    column: int
 
 
 class WfError(Exception):
@@ -45,11 +57,13 @@ class InputError(WfError):
 
 class UnsupportedError(WfError):
     """The source uses a feature wfrewrite does not implement. (The CWL runner exits with
-    ``EXIT_UNSUPPORTED`` for it, as cwltest expects; the wfrewrite CLI exits 2.)"""
+    ``EXIT_UNSUPPORTED`` for it, as cwltest expects; the wfrewrite CLI exits 2.) ``also`` holds
+    the other features a ``collect`` level found in the same task."""
 
     def __init__(self, feature: str, pos: Pos | None = None, detail: str = "") -> None:
         super().__init__(f"unsupported: {feature}" + (f" ({detail})" if detail else ""), pos)
         self.feature = feature
+        self.also: list[UnsupportedError] = []
 
 
 class PlanError(WfError):
@@ -62,9 +76,6 @@ class TaskFailed(WfError):
     exit_code = 1
 
 
-Level = Literal["error", "warning", "ignore"]
-
-
 @dataclass
 class Unsupported:
     """The single channel for unsupported features, governed by ``level``."""
@@ -72,6 +83,7 @@ class Unsupported:
     level: Level = "error"
     warnings: list[str] = field(default_factory=list)
     sink: Callable[[str], None] | None = None
+    collected: list[UnsupportedError] = field(default_factory=list)
 
     def report(
         self, pos: Pos | None, feature: str, detail: str = "", *, hint: bool = False
@@ -79,8 +91,11 @@ class Unsupported:
         """Report ``feature``. ``hint=True`` marks something the spec lets an engine ignore (a
         runtime hint): it is then a warning unless the level is ``ignore``."""
         err = UnsupportedError(feature, pos, detail)
-        if self.level == "error" and not hint:
+        if not hint and self.level == "error":
             raise err
+        if not hint and self.level == "collect":
+            self.collected.append(err)
+            return
         if self.level == "ignore":
             return
         text = render(err, severity="warning")
@@ -88,13 +103,32 @@ class Unsupported:
         if self.sink:
             self.sink(text)
 
+    def finish(self) -> None:
+        """At the end of a task's lowering: with level ``collect``, one error for everything
+        that was reported (the first, with the others in ``also``)."""
+        if self.collected:
+            first, *rest = self.collected
+            self.collected = []
+            first.also = rest
+            raise first
+
 
 def location(pos: Pos | None) -> str:
     return f"{pos.uri}:{pos.line}:{pos.column}: " if pos else ""
 
 
 def render(err: WfError, *, severity: str = "error", source_text: str | None = None) -> str:
-    """``file:line:col: error: message``, then the source line and a caret where known."""
+    """``file:line:col: error: message``, then the source line and a caret where known (and
+    so for each further unsupported feature a ``collect`` level gathered)."""
+    parts = [_render_one(err, severity, source_text)]
+    for more in getattr(err, "also", ()):
+        parts.append(_render_one(more, severity, source_text))
+    if len(parts) > 1:
+        parts.append(f"{len(parts)} unsupported features in all")
+    return "\n".join(parts)
+
+
+def _render_one(err: WfError, severity: str, source_text: str | None) -> str:
     head = f"{location(err.pos)}{severity}: {err.message}"
     line = _source_line(err.pos, source_text)
     if line is None or err.pos is None:

@@ -2,14 +2,14 @@
 
 It registers the ``wfrewrite`` batch system, whose options (``--no-appliance``,
 ``--wfrewrite-executor``...) Toil then offers with every batch system. See
-``wfrewrite.runtime.toil_plugin``.
+``wfrewrite.runtime.engines.toil``.
 """
 
 from toil.batchSystems.registry import add_batch_system_factory
 
 
 def _wfrewrite_batch_system() -> type:
-    from wfrewrite.runtime.toil_plugin import batch_system_class
+    from wfrewrite.runtime.engines.toil.batch import batch_system_class
 
     return batch_system_class()
 

@@ -15,20 +15,9 @@ import os
 from dataclasses import dataclass, field
 
 from wfrewrite.compiler.diagnostics import TaskFailed
+from wfrewrite.compiler.emit.contract import EXIT_CODES, STATUS_BY_EXIT
 
-# Script outcomes and exit codes (runtime/sh/lib.sh defines the same numbers).
-EXIT_CODES = {
-    "succeeded": 0,
-    "probe_failed": 80,
-    "staging_failed": 81,
-    "command_failed": 82,
-    "command_tempfail": 83,
-    "collection_failed": 84,
-    "internal_error": 85,
-    "terminated": 86,
-    "upload_failed": 87,
-}
-STATUS_BY_EXIT = {v: k for k, v in EXIT_CODES.items()}
+__all__ = ["EXIT_CODES", "STATUS_BY_EXIT", "Manifest", "ManifestFile", "read_manifest"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

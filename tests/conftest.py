@@ -229,3 +229,45 @@ def client_path(tmp_path_factory: pytest.TempPathFactory, busybox_bin: Path) -> 
             (d / tool).symlink_to(os.path.realpath(real))
         out[name] = d
     return out
+
+
+# -- the test bed's platforms: Funnel (TES) and Kubernetes --------------------------------------
+
+
+def _start(script: str, what: str, timeout: float) -> None:
+    """``script start`` (idempotent; builds once per machine); a failure is a test failure."""
+    path = SHARED / "testbed" / script
+    if not path.exists():
+        pytest.fail(f"{path} is missing (../shared must sit beside the checkout)")
+    if os.geteuid() != 0:
+        pytest.fail(f"{what} is not running and starting it needs root")
+    p = subprocess.run(
+        ["bash", str(path), "start"], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if p.returncode != 0:
+        pytest.fail(f"{script} start failed:\n{p.stderr[-3000:]}")
+
+
+TES_URL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="session")
+def funnel(objstore: ObjectStores) -> str:
+    """A real GA4GH TES server (Funnel, ../shared/testbed/funnel.sh): its URL. Its s3:// storage
+    is the test bed's SeaweedFS, so the object stores come first. Never skips."""
+    if not _port_open(8000):
+        _start("funnel.sh", "Funnel", 1200)
+    return TES_URL
+
+
+KUBECONFIG = "/var/tmp/testbed/k8s/state/admin.kubeconfig"
+
+
+@pytest.fixture(scope="session")
+def kubernetes(objstore: ObjectStores) -> str:
+    """A real single-node Kubernetes (../shared/testbed/k8s.sh): the path of its kubeconfig.
+    Pods reach the object stores on 127.0.0.1 with hostNetwork. Never skips."""
+    if not (_port_open(6443) and os.path.exists(KUBECONFIG)):
+        _start("k8s.sh", "Kubernetes", 2400)
+    os.environ["KUBECONFIG"] = KUBECONFIG
+    return KUBECONFIG

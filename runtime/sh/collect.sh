@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh
 ## collect.sh -- wf_collect: find every declared output by its capture rule, refuse anything that
 ## resolves outside the task's area, and record path, size and checksum in outputs.tsv (the
 ## manifest is made from it, last). Capture rules are data: wf_plan_captures feeds them, one

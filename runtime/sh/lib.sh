@@ -1,17 +1,8 @@
-# shellcheck shell=sh disable=SC2154,SC2034
-## lib.sh -- small helpers shared by every phase. Plan values (WF_*) are defined by the data
-## section the emitter writes above this file. Helpers that compute a value set a variable
+# shellcheck shell=sh disable=SC2034
+## lib.sh -- small helpers shared by every phase, and the globals the phases share (hence SC2034:
+## they are read in the other files). Plan values (WF_*) are defined by the data section the
+## emitter writes above this file (contract.sh lists them). Helpers that compute a value set a variable
 ## (WF_REAL, ...) instead of printing it: a command substitution costs a fork.
-
-# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.manifest.EXIT_CODES).
-WF_EXIT_PROBE=80
-WF_EXIT_STAGE=81
-WF_EXIT_COMMAND=82
-WF_EXIT_TEMPFAIL=83
-WF_EXIT_COLLECT=84
-WF_EXIT_INTERNAL=85
-WF_EXIT_TERMINATED=86
-WF_EXIT_UPLOAD=87
 
 WF_TAB='	'
 WF_PHASE=setup
@@ -26,9 +17,26 @@ WF_CHILD=
 WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
+WF_CODE=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
+}
+
+# wf_exit_code STATUS: set WF_CODE to the script's exit code for the outcome STATUS. The one
+# table of outcomes and codes (wfrewrite.compiler.emit.contract.EXIT_CODES is held to it).
+wf_exit_code() {
+    case $1 in
+        succeeded) WF_CODE=0 ;;
+        probe_failed) WF_CODE=80 ;;
+        staging_failed) WF_CODE=81 ;;
+        command_failed) WF_CODE=82 ;;
+        command_tempfail) WF_CODE=83 ;;
+        collection_failed) WF_CODE=84 ;;
+        terminated) WF_CODE=86 ;;
+        upload_failed) WF_CODE=87 ;;
+        *) WF_CODE=85 ;; # internal_error
+    esac
 }
 
 # wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
@@ -37,16 +45,8 @@ wf_fail() {
     WF_MESSAGE=$2
     [ "$1" != collection_failed ] || WF_PARTIAL=true
     wf_say "error: $2"
-    case $1 in
-        probe_failed) exit "$WF_EXIT_PROBE" ;;
-        staging_failed) exit "$WF_EXIT_STAGE" ;;
-        command_failed) exit "$WF_EXIT_COMMAND" ;;
-        command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
-        collection_failed) exit "$WF_EXIT_COLLECT" ;;
-        terminated) exit "$WF_EXIT_TERMINATED" ;;
-        upload_failed) exit "$WF_EXIT_UPLOAD" ;;
-        *) exit "$WF_EXIT_INTERNAL" ;;
-    esac
+    wf_exit_code "$1"
+    exit "$WF_CODE"
 }
 
 wf_have() {

@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh
 ## main.sh -- wf_main and the EXIT trap. The trap always runs: it records the user's rc and an
 ## outcome, lets the transport send the outputs away, and writes manifest.json last and
 ## atomically (tmp file, then mv); the transport then commits it (uploads it, for `url`).
@@ -32,6 +32,7 @@ wf_manifest() {
     } >"$_wm.tmp" && mv -f "$_wm.tmp" "$_wm"
 }
 
+# shellcheck disable=SC2153  # WF_CODE is set by wf_exit_code (lib.sh)
 wf_on_exit() {
     _we_rc=$?
     trap - EXIT
@@ -51,22 +52,16 @@ wf_on_exit() {
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
-    case $WF_STATUS in
-        succeeded) _we_code=0 ;;
-        probe_failed) _we_code=$WF_EXIT_PROBE ;;
-        staging_failed) _we_code=$WF_EXIT_STAGE ;;
-        command_failed) _we_code=$WF_EXIT_COMMAND ;;
-        command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
-        collection_failed) _we_code=$WF_EXIT_COLLECT ;;
-        terminated) _we_code=$WF_EXIT_TERMINATED ;;
-        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
-        *) _we_code=$WF_EXIT_INTERNAL ;;
-    esac
+    wf_exit_code "$WF_STATUS"
+    _we_code=$WF_CODE
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
         # The manifest is the commit point: the transport publishes it last (if that fails, a
         # task that had failed already keeps its own exit code).
-        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
+        if ! wf_transport_commit && [ "$_we_code" = 0 ]; then
+            wf_exit_code upload_failed
+            _we_code=$WF_CODE
+        fi
     fi
     exit "$_we_code"
 }

@@ -1,10 +1,10 @@
-# shellcheck shell=sh disable=SC2154,SC2034
+# shellcheck shell=sh disable=SC2034  # WF_SHA1, WF_SHELL_USED: read by collect.sh, run.sh
 ## probe.sh -- wf_probe: find out, before any work is done, whether this image can run the plan.
 ## The emitter lists the tools this plan needs (wf_plan_tools); the probe checks them and picks
 ## the shell for the command; then the transport checks what it needs (wf_transport_probe).
 
 wf_probe() {
-    for _wp_t in cat mv wc; do
+    for _wp_t in cat mv wc rm tr sed; do
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools

@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154,SC2034
+# shellcheck shell=sh disable=SC2034
 ## run.sh -- wf_run: the user's command in the work dir, its environment in a subshell so the
 ## wrapper keeps its own; records the return code however the command ends. With a time limit
 ## (WF_TIME_LIMIT, seconds) a watchdog stops the command when it is over, and the outcome says so.

@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh
 ## stage.sh -- wf_stage: the transport puts the inputs in place (wf_transport_stage, from
 ## transport_<name>.sh), then the literal files are written. For the `mounted` transport every
 ## input is linked or copied from the staging directory the executor mounted (or, with no staging

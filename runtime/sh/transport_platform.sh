@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154
+# shellcheck shell=sh
 ## transport_platform.sh -- the `platform` transport's hooks: the platform (a TES server, a
 ## Kubernetes init container) put every input at its path before the script started, and takes
 ## the outputs from their paths after it ends; the script only checks that the inputs are there

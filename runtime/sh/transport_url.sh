@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154,SC2034
+# shellcheck shell=sh disable=SC2034
 ## transport_url.sh -- the `url` transport's hooks. Nothing of the host is mounted: the prologue
 ## downloads every input from its (presigned) URL, the epilogue uploads every output and, last,
 ## the manifest (the commit point). Transfers run WF_URL_PARALLEL at a time, each retried

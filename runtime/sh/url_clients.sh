@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154,SC2034
+# shellcheck shell=sh disable=SC2034
 ## url_clients.sh -- one HTTP transfer with whichever client the image has (the `url` transport's
 ## engine, transport_url.sh, picks the client, retries, checks sizes and renames).
 ##

@@ -63,16 +63,6 @@ echo 'WF_COMMAND'
 WF_COMMAND
 }
 
-# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.manifest.EXIT_CODES).
-WF_EXIT_PROBE=80
-WF_EXIT_STAGE=81
-WF_EXIT_COMMAND=82
-WF_EXIT_TEMPFAIL=83
-WF_EXIT_COLLECT=84
-WF_EXIT_INTERNAL=85
-WF_EXIT_TERMINATED=86
-WF_EXIT_UPLOAD=87
-
 WF_TAB='	'
 WF_PHASE=setup
 WF_MODE=all
@@ -86,9 +76,26 @@ WF_CHILD=
 WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
+WF_CODE=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
+}
+
+# wf_exit_code STATUS: set WF_CODE to the script's exit code for the outcome STATUS. The one
+# table of outcomes and codes (wfrewrite.compiler.emit.contract.EXIT_CODES is held to it).
+wf_exit_code() {
+    case $1 in
+        succeeded) WF_CODE=0 ;;
+        probe_failed) WF_CODE=80 ;;
+        staging_failed) WF_CODE=81 ;;
+        command_failed) WF_CODE=82 ;;
+        command_tempfail) WF_CODE=83 ;;
+        collection_failed) WF_CODE=84 ;;
+        terminated) WF_CODE=86 ;;
+        upload_failed) WF_CODE=87 ;;
+        *) WF_CODE=85 ;; # internal_error
+    esac
 }
 
 # wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
@@ -97,16 +104,8 @@ wf_fail() {
     WF_MESSAGE=$2
     [ "$1" != collection_failed ] || WF_PARTIAL=true
     wf_say "error: $2"
-    case $1 in
-        probe_failed) exit "$WF_EXIT_PROBE" ;;
-        staging_failed) exit "$WF_EXIT_STAGE" ;;
-        command_failed) exit "$WF_EXIT_COMMAND" ;;
-        command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
-        collection_failed) exit "$WF_EXIT_COLLECT" ;;
-        terminated) exit "$WF_EXIT_TERMINATED" ;;
-        upload_failed) exit "$WF_EXIT_UPLOAD" ;;
-        *) exit "$WF_EXIT_INTERNAL" ;;
-    esac
+    wf_exit_code "$1"
+    exit "$WF_CODE"
 }
 
 wf_have() {
@@ -166,7 +165,7 @@ wf_inside() {
 }
 
 wf_probe() {
-    for _wp_t in cat mv wc; do
+    for _wp_t in cat mv wc rm tr sed; do
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
@@ -588,6 +587,7 @@ wf_manifest() {
     } >"$_wm.tmp" && mv -f "$_wm.tmp" "$_wm"
 }
 
+# shellcheck disable=SC2153  # WF_CODE is set by wf_exit_code (lib.sh)
 wf_on_exit() {
     _we_rc=$?
     trap - EXIT
@@ -607,22 +607,16 @@ wf_on_exit() {
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
-    case $WF_STATUS in
-        succeeded) _we_code=0 ;;
-        probe_failed) _we_code=$WF_EXIT_PROBE ;;
-        staging_failed) _we_code=$WF_EXIT_STAGE ;;
-        command_failed) _we_code=$WF_EXIT_COMMAND ;;
-        command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
-        collection_failed) _we_code=$WF_EXIT_COLLECT ;;
-        terminated) _we_code=$WF_EXIT_TERMINATED ;;
-        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
-        *) _we_code=$WF_EXIT_INTERNAL ;;
-    esac
+    wf_exit_code "$WF_STATUS"
+    _we_code=$WF_CODE
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
         # The manifest is the commit point: the transport publishes it last (if that fails, a
         # task that had failed already keeps its own exit code).
-        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
+        if ! wf_transport_commit && [ "$_we_code" = 0 ]; then
+            wf_exit_code upload_failed
+            _we_code=$WF_CODE
+        fi
     fi
     exit "$_we_code"
 }

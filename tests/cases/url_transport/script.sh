@@ -21,35 +21,29 @@ WF_SUCCESS_CODES='0'
 WF_TEMPFAIL_CODES=''
 WF_PERMFAIL_CODES=''
 WF_TIME_LIMIT=''
-WF_URL_UPLOAD='post'
-WF_URL_OUT='https://s3.example.org/bucket'
-WF_URL_KEY='runs/hello-5f2c0e/out/'
+WF_URL_UPLOAD='put'
+WF_URL_OUT='http://127.0.0.1:8089/wfr/golden/out/'
+WF_URL_KEY=''
 WF_URL_LIST=''
 WF_URL_LIST_SIZE='-'
 WF_URL_LIST_SHA1='-'
-WF_URL_EXPIRES='1767312000'
+WF_URL_EXPIRES=''
 WF_URL_PARALLEL='4'
 WF_URL_RETRIES='5'
 WF_URL_BACKOFF='1000'
 WF_URL_STALL='60'
-WF_URL_HTTPS_GET='1'
-WF_URL_HTTPS_PUT='1'
+WF_URL_HTTPS_GET='0'
+WF_URL_HTTPS_PUT='0'
 wf_plan_env() {
     :
 }
 wf_plan_stage() {
 "$@" <<'WF_DATA'
-file	r	https://s3.example.org/bucket/runs/hello-5f2c0e/in/0/names.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=1111111111111111111111111111111111111111111111111111111111111111	/tmp/wfr/work/_miniwdl_inputs/0/names.txt	12	22596363b3de40b06f981fb85d82312e8c0ed511
+file	r	http://127.0.0.1:8089/wfr/golden/in/0/names.txt	/tmp/wfr/work/_miniwdl_inputs/0/names.txt	16	2d63a6c287710ab632fadadd93d9ceaffa99543a
 WF_DATA
 }
 wf_plan_fields() {
-"$@" <<'WF_DATA'
-x-amz-algorithm	AWS4-HMAC-SHA256
-x-amz-credential	AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request
-x-amz-date	20260101T000000Z
-policy	eyJleHBpcmF0aW9uIjogIjIwMjYtMDEtMDJUMDA6MDA6MDBaIn0=
-x-amz-signature	0000000000000000000000000000000000000000000000000000000000000000
-WF_DATA
+    "$@" </dev/null
 }
 wf_plan_ca() {
     :
@@ -65,7 +59,7 @@ wf_plan_literals() {
 }
 wf_plan_captures() {
 "$@" <<'WF_DATA'
-path	n	1	1	-	n.txt
+path	n	0	1	-	n.txt
 WF_DATA
 }
 wf_plan_argv() {
@@ -73,19 +67,10 @@ wf_plan_argv() {
 }
 wf_plan_command() {
 cat <<'WF_COMMAND'
+
 wc -l < /tmp/wfr/work/_miniwdl_inputs/0/names.txt > n.txt
 WF_COMMAND
 }
-
-# Exit codes of the script, one per outcome (kept in step with wfrewrite.runtime.manifest.EXIT_CODES).
-WF_EXIT_PROBE=80
-WF_EXIT_STAGE=81
-WF_EXIT_COMMAND=82
-WF_EXIT_TEMPFAIL=83
-WF_EXIT_COLLECT=84
-WF_EXIT_INTERNAL=85
-WF_EXIT_TERMINATED=86
-WF_EXIT_UPLOAD=87
 
 WF_TAB='	'
 WF_PHASE=setup
@@ -100,9 +85,26 @@ WF_CHILD=
 WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
+WF_CODE=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
+}
+
+# wf_exit_code STATUS: set WF_CODE to the script's exit code for the outcome STATUS. The one
+# table of outcomes and codes (wfrewrite.compiler.emit.contract.EXIT_CODES is held to it).
+wf_exit_code() {
+    case $1 in
+        succeeded) WF_CODE=0 ;;
+        probe_failed) WF_CODE=80 ;;
+        staging_failed) WF_CODE=81 ;;
+        command_failed) WF_CODE=82 ;;
+        command_tempfail) WF_CODE=83 ;;
+        collection_failed) WF_CODE=84 ;;
+        terminated) WF_CODE=86 ;;
+        upload_failed) WF_CODE=87 ;;
+        *) WF_CODE=85 ;; # internal_error
+    esac
 }
 
 # wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
@@ -111,16 +113,8 @@ wf_fail() {
     WF_MESSAGE=$2
     [ "$1" != collection_failed ] || WF_PARTIAL=true
     wf_say "error: $2"
-    case $1 in
-        probe_failed) exit "$WF_EXIT_PROBE" ;;
-        staging_failed) exit "$WF_EXIT_STAGE" ;;
-        command_failed) exit "$WF_EXIT_COMMAND" ;;
-        command_tempfail) exit "$WF_EXIT_TEMPFAIL" ;;
-        collection_failed) exit "$WF_EXIT_COLLECT" ;;
-        terminated) exit "$WF_EXIT_TERMINATED" ;;
-        upload_failed) exit "$WF_EXIT_UPLOAD" ;;
-        *) exit "$WF_EXIT_INTERNAL" ;;
-    esac
+    wf_exit_code "$1"
+    exit "$WF_CODE"
 }
 
 wf_have() {
@@ -180,7 +174,7 @@ wf_inside() {
 }
 
 wf_probe() {
-    for _wp_t in cat mv wc; do
+    for _wp_t in cat mv wc rm tr sed; do
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
@@ -1729,6 +1723,7 @@ wf_manifest() {
     } >"$_wm.tmp" && mv -f "$_wm.tmp" "$_wm"
 }
 
+# shellcheck disable=SC2153  # WF_CODE is set by wf_exit_code (lib.sh)
 wf_on_exit() {
     _we_rc=$?
     trap - EXIT
@@ -1748,22 +1743,16 @@ wf_on_exit() {
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
-    case $WF_STATUS in
-        succeeded) _we_code=0 ;;
-        probe_failed) _we_code=$WF_EXIT_PROBE ;;
-        staging_failed) _we_code=$WF_EXIT_STAGE ;;
-        command_failed) _we_code=$WF_EXIT_COMMAND ;;
-        command_tempfail) _we_code=$WF_EXIT_TEMPFAIL ;;
-        collection_failed) _we_code=$WF_EXIT_COLLECT ;;
-        terminated) _we_code=$WF_EXIT_TERMINATED ;;
-        upload_failed) _we_code=$WF_EXIT_UPLOAD ;;
-        *) _we_code=$WF_EXIT_INTERNAL ;;
-    esac
+    wf_exit_code "$WF_STATUS"
+    _we_code=$WF_CODE
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
         # The manifest is the commit point: the transport publishes it last (if that fails, a
         # task that had failed already keeps its own exit code).
-        wf_transport_commit || [ "$_we_code" != 0 ] || _we_code=$WF_EXIT_UPLOAD
+        if ! wf_transport_commit && [ "$_we_code" = 0 ]; then
+            wf_exit_code upload_failed
+            _we_code=$WF_CODE
+        fi
     fi
     exit "$_we_code"
 }

@@ -1,0 +1,161 @@
+"""WDL documents and inputs, read by miniwdl.
+
+    doc = load("hello.wdl")                             # parsed and type-checked (1.0-1.2)
+    task, env = read_inputs(doc, None, "inputs.json")   # the lone task (or --task), its inputs
+
+Every miniwdl error becomes a ``SourceError``/``InputError`` carrying the source position.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+from typing import Any
+
+import WDL
+from WDL import Env, Error, Tree, Value
+
+from ..diagnostics import InputError, Pos, SourceError, Unsupported, WfError
+from .lower import pos_of
+
+# miniwdl's task-evaluation steps are internal API; they are used from this one module, for the
+# versions this release was tested with.
+SUPPORTED_MINIWDL = ("1.15.", "1.16.")
+
+
+def check_miniwdl_version() -> None:
+    found = importlib.metadata.version("miniwdl")
+    if not found.startswith(SUPPORTED_MINIWDL) and not os.environ.get("WFREWRITE_ANY_MINIWDL"):
+        raise WfError(
+            f"wfrewrite supports miniwdl {', '.join(v + 'x' for v in SUPPORTED_MINIWDL)}, "
+            f"found {found} (set WFREWRITE_ANY_MINIWDL=1 to try anyway)"
+        )
+
+
+def source_pos(p: Any) -> Pos | None:
+    if p is None:
+        return None
+    return Pos(uri=getattr(p, "abspath", None) or p.uri, line=p.line, column=p.column)
+
+
+def _warm_parser(uri: str) -> None:
+    """Give miniwdl a parser whose LALR tables come from a file cache.
+
+    miniwdl builds lark's LALR tables afresh in every process (0.2-0.5 s, most of a small run's
+    startup); lark can keep them in a file. This fills miniwdl's own memo (``_parser._lark_cache``,
+    same construction arguments plus ``cache=``) for the document's version. Any failure leaves
+    miniwdl to build the parser as usual.
+    """
+    try:
+        import hashlib
+
+        import lark
+        from WDL import _grammar, _parser
+
+        with open(uri, encoding="utf-8") as f:
+            head = f.read(4096)
+        version = "draft-2"
+        for line in head.split("\n"):
+            line = line.strip()
+            if line and line[0] != "#":
+                if line.startswith("version "):
+                    version = line[8:]
+                break
+        grammar, _ = _grammar.get(version)
+        key = (grammar, "document")
+        cache_dir = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wfrewrite"
+        )
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        if os.stat(cache_dir).st_uid != os.getuid():
+            return
+        digest = hashlib.sha256(f"{lark.__version__}\0{grammar}".encode()).hexdigest()[:24]
+        with _parser._lark_lock:
+            if key not in _parser._lark_cache:
+                _parser._lark_cache[key] = lark.Lark(
+                    grammar,
+                    start="document",
+                    parser="lalr",
+                    maybe_placeholders=False,
+                    propagate_positions=True,
+                    lexer_callbacks={"COMMENT": _parser._lark_comments_buffer.append},
+                    cache=os.path.join(cache_dir, f"lark-{digest}.pickle"),
+                )
+    except Exception:  # an optimisation only
+        return
+
+
+def load(uri: str) -> Tree.Document:
+    """Parse and type-check a WDL document; errors carry ``file:line:col``."""
+    if importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+        _warm_parser(uri)
+    try:
+        return WDL.load(uri, check_quant=True)
+    except Error.MultipleValidationErrors as multi:
+        errs = sorted(
+            multi.exceptions, key=lambda e: (e.pos.line, e.pos.column) if e.pos else (0, 0)
+        )
+        first = errs[0]
+        more = "".join(f"\n{source_pos(e.pos) and _loc(e.pos)}error: {e}" for e in errs[1:])
+        raise SourceError(f"{first}{more}", source_pos(first.pos)) from None
+    except (Error.SyntaxError, Error.ValidationError) as exn:
+        raise SourceError(str(exn).split("\n")[0], source_pos(getattr(exn, "pos", None))) from None
+    except Error.ImportError as exn:
+        raise SourceError(str(exn), source_pos(getattr(exn, "pos", None))) from None
+    except FileNotFoundError as exn:
+        raise InputError(f"cannot read {uri}: {exn.strerror}") from None
+
+
+def _loc(p: Any) -> str:
+    return f"{p.abspath or p.uri}:{p.line}:{p.column}: "
+
+
+def target(doc: Tree.Document, task_name: str | None) -> Tree.Task | Tree.Workflow:
+    """--task NAME, else the workflow, else the lone task (miniwdl's rule)."""
+    try:
+        return WDL.CLI.runner_exe(doc, task_name)
+    except Error.InputError as exn:
+        raise InputError(str(exn), pos_of(doc)) from None
+
+
+def read_inputs(
+    doc: Tree.Document, task_name: str | None, inputs: str | None
+) -> tuple[Any, Env.Bindings[Value.Base]]:
+    """Inputs from a JSON file (or JSON text), with or without the ``task.`` prefix, as miniwdl
+    reads them: relative paths resolve against the current directory and must exist."""
+    import WDL.CLI
+
+    try:
+        tgt, env, _ = WDL.CLI.runner_input(
+            doc, [], inputs, [], [], task=task_name, root="/", downloadable=_downloadable_uri
+        )
+    except Error.InputError as exn:
+        raise InputError(str(exn).replace("\n", " "), None) from None
+    except Error.RuntimeError as exn:
+        raise InputError(str(exn), None) from None
+    except FileNotFoundError as exn:
+        raise InputError(f"cannot read inputs {inputs}: {exn.strerror}") from None
+    return tgt, env
+
+
+def _downloadable_uri(uri: str, directory: bool) -> bool:
+    return bool(re.match(r"^(https?|s3|gs)://", uri))
+
+
+def check_hints_section(task: Tree.Task, unsupported: Unsupported) -> None:
+    """miniwdl 1.15 discards WDL 1.2 ``hints {}``; say so rather than drop them silently."""
+    try:
+        with open(task.pos.abspath, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for i in range(task.pos.line - 1, min(task.pos.end_line, len(lines))):
+        m = re.match(r"\s*hints\s*\{", lines[i])
+        if m:
+            unsupported.report(
+                Pos(uri=task.pos.abspath, line=i + 1, column=lines[i].index("hints") + 1),
+                "the hints {} section",
+                "miniwdl discards it; its keys are ignored",
+                hint=True,
+            )

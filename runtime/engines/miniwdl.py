@@ -1,0 +1,254 @@
+"""miniwdl container backend ``wfrewrite``: every task runs as a compiled script.
+
+    [scheduler]
+    container_backend = wfrewrite
+    [wfrewrite]
+    executor = podman          # auto | local | podman | docker | slurm | tes | kubernetes
+    default_image = ubuntu:22.04
+    transport = url            # mounted | url: nothing mounted, inputs and outputs over HTTP
+    store = http://127.0.0.1:8089/wfr/    # url: an http(s) PUT prefix, or s3://bucket/prefix
+    s3_endpoint =              # url with s3://: the S3 endpoint (default: AWS)
+
+The keys are the fields of ``wfrewrite.runtime.options.Options`` (every option of
+``wfrewrite run``, with underscores), also as ``MINIWDL__WFREWRITE__KEY`` variables.
+
+miniwdl keeps doing what it does (inputs, call cache, retries and ``task.attempt``, the output
+section); at the moment it would start a container, ``WfrewriteContainer._run`` lowers the
+interpolated command to a plan, emits the script, runs it through a wfrewrite executor and reads
+the manifest. The task's run dir is the script's root: ``work/``, ``stdout.txt``,
+``stderr.txt`` where miniwdl expects them, the script's own files in ``wfrewrite/``.
+
+The companion task plugin (``task_plugin``, entry point group ``miniwdl.plugin.task``) hands the
+task and its inputs to the container so that the outputs can be captured precisely.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import math
+import os
+import shutil
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from WDL import Error, Type, Value
+from WDL._util import parse_byte_size
+from WDL.runtime.error import OutputError
+
+from wfrewrite.compiler.diagnostics import WfError, render
+from wfrewrite.compiler.wdl import PlanningContainer
+from wfrewrite.compiler.wdl.load import SUPPORTED_MINIWDL
+
+from .. import exec as executors
+from ..exec import host_limits
+from ..options import Options, from_config
+from ..transport.url import UrlTransport, is_uri
+
+_executor_cache: dict[Options, executors.Executor] = {}
+# run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
+_pending: dict[str, tuple[Any, Any]] = {}
+_pending_lock = threading.Lock()
+
+
+def options_of(cfg: Any) -> Options:
+    """The options of miniwdl's ``[wfrewrite]`` section (from a file, overrides or
+    ``MINIWDL__WFREWRITE__*`` variables)."""
+    try:
+        return from_config(lambda key: cfg.get("wfrewrite", key, "") or None)
+    except WfError as exn:
+        raise TaskError(f"[wfrewrite]: {exn.message}") from None
+
+
+def executor_for(cfg: Any) -> executors.Executor:
+    """The executor the config asks for, one per distinct set of options in this process."""
+    options = options_of(cfg)
+    if options not in _executor_cache:
+        try:
+            _executor_cache[options] = executors.select(options)
+        except WfError as exn:
+            raise TaskError(render(exn)) from None
+    return _executor_cache[options]
+
+
+class TaskError(Error.RuntimeError):
+    """A wfrewrite failure as miniwdl reports it (task.log, error.json, retries)."""
+
+
+class WfrewriteContainer(PlanningContainer):
+    def __init__(self, cfg: Any, run_id: str, host_dir: str) -> None:
+        super().__init__(cfg, run_id, host_dir)
+        with _pending_lock:
+            pending = _pending.pop(os.path.realpath(host_dir), None)
+        if pending is not None:
+            self.attach(*pending)
+
+    def default_container_dir(self, cfg: Any, host_dir: str) -> str:
+        self.executor = executor_for(cfg)
+        return self.executor.container_root(host_dir)
+
+    def process_runtime(self, logger: logging.Logger, runtime_eval: dict[str, Value.Base]) -> None:
+        """Refuse a task that asks for more cpu or memory than the executor can ever give it
+        (where it runs the task, not on this machine), unless ``[wfrewrite] resources = clamp``
+        (miniwdl's behaviour: run with what there is)."""
+        cpu = runtime_eval["cpu"].coerce(Type.Float()).value if "cpu" in runtime_eval else 0
+        mem = 0
+        if "memory" in runtime_eval:
+            try:
+                mem = parse_byte_size(runtime_eval["memory"].coerce(Type.String()).value)
+            except ValueError:
+                mem = 0
+        limits = self.executor.limits()
+        if limits is not None and self.executor.options.resources != "clamp":
+            if cpu > limits["cpu"]:
+                raise TaskError(
+                    f"task requires at least {cpu:g} CPUs; the {self.executor.name} "
+                    f"executor has {limits['cpu']} (--resources clamp runs it with those)"
+                )
+            if mem > limits["mem_bytes"]:
+                raise TaskError(
+                    f"task requires at least {mem} bytes of memory; the {self.executor.name} "
+                    f"executor has {limits['mem_bytes']} (--resources clamp runs it with those)"
+                )
+        # miniwdl clamps to (and defaults task.cpu/memory to) these: where the task runs, or,
+        # where that is not known here, what the task asks with this machine's as the default
+        host = host_limits()
+        where = limits or {
+            "cpu": max(host["cpu"], math.ceil(cpu)),
+            "mem_bytes": max(host["mem_bytes"], mem),
+        }
+        self.detect_resource_limits = lambda cfg, logger: where  # type: ignore[method-assign]
+        try:
+            super().process_runtime(logger, runtime_eval)
+        except WfError as exn:
+            raise TaskError(render(exn)) from None
+
+    def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
+        try:
+            job = self.executor.prepare(self.lower(command), self.host_dir, self.unsupported)
+            self.unsupported.finish()  # level "collect": everything unsupported, at once
+            for warning in self.unsupported.warnings:
+                logger.warning(warning)
+            self.unsupported.warnings.clear()
+            logger.info(
+                "wfrewrite: %s executor, image %s", self.executor.name, job.plan.image or "(host)"
+            )
+            with self.task_running_context():
+                result = self.executor.run(job, terminating=terminating)
+        except WfError as exn:
+            raise TaskError(render(exn)) from None
+        m = result.manifest
+        assert m is not None
+        if m.status in ("succeeded", "command_failed", "command_tempfail"):
+            self.failure_info = {"wfrewrite_status": m.status, "message": m.message}
+            return int(m.rc if m.rc is not None else result.exit_code)
+        tail = _tail(result.log_path)
+        if m.status == "collection_failed":
+            raise OutputError(m.message)
+        raise TaskError(
+            f"task {job.plan.name}: {m.status.replace('_', ' ')}: {m.message}"
+            + (f"\n{tail}" if tail and m.message not in tail else "")
+        )
+
+    def reset(self, logger: logging.Logger) -> None:
+        """Keep the failed attempt's files in attempt<N>/ and start the next one afresh."""
+        keep = os.path.join(self.host_dir, f"attempt{self.try_counter}")
+        os.makedirs(keep, exist_ok=True)
+        for name in ("work", "stdout.txt", "stderr.txt", "wfrewrite"):
+            src = os.path.join(self.host_dir, name)
+            if os.path.lexists(src):
+                shutil.move(src, os.path.join(keep, name))
+        super().reset(logger)
+
+
+def _tail(path: str) -> str:
+    return "\n".join(executors.tail_lines(path, 5))
+
+
+def task_plugin(
+    cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any, **recv: Any
+) -> Generator[dict[str, Any], dict[str, Any], None]:
+    """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise);
+    with the url transport, inputs given as URIs become placeholders the driver binds to them."""
+    url = _url_transport(cfg)
+    if url is not None:
+        recv = {**recv, "inputs": remote_placeholders(recv["inputs"], run_dir, url)}
+    inputs = recv["inputs"]
+    with _pending_lock:
+        _pending[os.path.realpath(run_dir)] = (task, inputs)
+    try:
+        recv = yield recv
+        container = recv.get("container")
+        if isinstance(container, PlanningContainer) and container.wf_task is None:
+            container.attach(task, inputs)
+        recv = yield recv
+        if url is not None:
+            _fill_remote_outputs(url, recv["outputs"])
+        yield recv
+    finally:
+        with _pending_lock:
+            _pending.pop(os.path.realpath(run_dir), None)
+
+
+def _url_transport(cfg: Any) -> UrlTransport | None:
+    """The url transport of a wfrewrite run (None for any other backend or transport)."""
+    if str(cfg.get("scheduler", "container_backend", "")) != "wfrewrite" or not cfg.has_section(
+        "wfrewrite"
+    ):
+        return None
+    if options_of(cfg).transport != "url":
+        return None
+    transport = executor_for(cfg).transport
+    return transport if isinstance(transport, UrlTransport) else None
+
+
+def remote_placeholders(inputs: Any, run_dir: str, transport: UrlTransport) -> Any:
+    """File and Directory inputs given as s3://, gs:// or http(s):// URIs, each replaced by an
+    empty local placeholder: miniwdl then neither downloads them (it would need a downloader
+    task and its image) nor refuses them, and the url transport turns each placeholder back
+    into its URI (presigned for s3://) when it binds the plan."""
+    counter = [0]
+
+    def swap(v: Value.File | Value.Directory) -> str | None:
+        if not is_uri(v.value):
+            return v.value
+        counter[0] += 1
+        return transport.placeholder(v.value, run_dir, counter[0], isinstance(v, Value.Directory))
+
+    return Value.rewrite_env_paths(inputs, swap)
+
+
+def _fill_remote_outputs(transport: UrlTransport, outputs: Any) -> None:
+    """An output that is a remote input (``File same = f``) resolves to its placeholder: only
+    then is the input downloaded to the host, into the placeholder."""
+
+    def fill(v: Value.File | Value.Directory) -> str | None:
+        if isinstance(v, Value.File):
+            transport.fill_placeholder(v.value)
+        return v.value
+
+    Value.rewrite_env_paths(outputs, fill)
+
+
+def cache_plugin_lookups() -> None:
+    """miniwdl looks its plugins up in the installed packages' entry points for every task
+    (~7 ms each with Toil's dependencies installed); within one `wfrewrite run` the answer never
+    changes, so keep it. Only for the miniwdl versions this release supports."""
+    if not importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+        return
+    from WDL.runtime import config as cfg_module
+
+    original = cfg_module.load_all_plugins
+    if getattr(original, "_wfrewrite_cached", False):
+        return
+    cache: dict[tuple[str, str, str], list[Any]] = {}
+
+    def load_all_plugins(cfg: Any, group: str) -> Any:
+        key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
+        if key not in cache:
+            cache[key] = list(original(cfg, group))
+        return iter(cache[key])
+
+    load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]
+    cfg_module.load_all_plugins = load_all_plugins

@@ -1,0 +1,69 @@
+"""The worker side of Toil ``--no-appliance``: a context Toil enters around every job.
+
+    ctx = WorkerContext({"executor": "podman", "transport": "url", ...})   # pickled by the leader
+    with ctx:      # in the worker: Toil's WDL and CWL task jobs now run wfrewrite scripts
+        job.run(file_store)
+
+``__enter__`` installs the WDL patches (``wdl.patch``) and the CWL ones (``cwl.patch``) and
+hands the options to the miniwdl config Toil builds per task (``MINIWDL__WFREWRITE__*``);
+``__exit__`` undoes all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from ...options import from_mapping, to_config
+from .version import check_toil_version
+
+log = logging.getLogger("wfrewrite.toil")
+
+
+class WorkerContext:
+    """Entered by Toil around every job in a worker process (pickled by the leader)."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.settings = settings
+        self._restore: list[Callable[[], None]] = []
+        self._env: dict[str, str | None] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc]
+
+    def __enter__(self) -> WorkerContext:
+        check_toil_version()
+        from . import cwl, wdl
+
+        options = from_mapping(self.settings)
+        self._restore = [wdl.patch(), cwl.patch(options)]
+        # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
+        for key, value in to_config(options).items():
+            if key in self.settings:
+                var = f"MINIWDL__WFREWRITE__{key.upper()}"
+                self._env[var] = os.environ.get(var)
+                os.environ[var] = value
+        log.info("wfrewrite: tasks run through the %s executor", options.executor)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for restore in reversed(self._restore):
+            restore()
+        self._restore = []
+        for key, old in self._env.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self._env = {}

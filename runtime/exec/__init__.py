@@ -1,0 +1,92 @@
+"""Executors: where a task's script runs. One module per platform behind ``base.Executor``
+(prepare, run, launch_argv, report, limits), chosen by name:
+
+    local.py      the host's /bin/sh, in the task's directory (no image)
+    container.py  podman, docker: the declared image, the task's directory mounted (or nothing)
+    slurm.py      sbatch --wait around any of those
+    tes.py        a GA4GH TES server (py-tes)
+    kubernetes.py a Job per task (the official kubernetes client)
+
+    ex = select(Options(executor="podman", transport="url", store="s3://bucket/runs"))
+
+``select`` builds the executor and the transport it is given; a new executor is a module here
+with an ``Executor`` subclass, a line in ``_CLASSES`` and a name in
+``wfrewrite.runtime.options.EXECUTORS``. A platform's client library is imported in its own
+module, only when that executor is chosen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+import subprocess
+
+from wfrewrite.compiler.diagnostics import WfError
+
+from ..options import EXECUTORS, Options
+from ..transport import for_options
+from .base import Executor, host_limits, tail, tail_lines
+
+log = logging.getLogger("wfrewrite.executor")
+
+# executor name -> (module, class), imported when chosen
+_CLASSES = {
+    "local": ("local", "LocalExecutor"),
+    "podman": ("container", "PodmanExecutor"),
+    "docker": ("container", "DockerExecutor"),
+    "slurm": ("slurm", "SlurmExecutor"),
+    "tes": ("tes", "TesExecutor"),
+    "kubernetes": ("kubernetes", "KubernetesExecutor"),
+}
+
+_docker_ok: bool | None = None
+
+
+def _docker_answers() -> bool:
+    global _docker_ok
+    if _docker_ok is None:
+        _docker_ok = (
+            bool(shutil.which("docker"))
+            and subprocess.run(
+                ["docker", "version", "--format", "{{.Server.Version}}"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=5,
+                check=False,
+            ).returncode
+            == 0
+        )
+    return _docker_ok
+
+
+def resolve(name: str) -> str:
+    """``auto`` as the executor it stands for here: podman, else docker (if its daemon
+    answers), else local."""
+    if name != "auto":
+        return name
+    if shutil.which("podman"):
+        return "podman"
+    return "docker" if _docker_answers() else "local"
+
+
+def executor_class(name: str) -> type[Executor]:
+    if name not in _CLASSES:
+        raise WfError(f"unknown executor {name!r} (choose from {', '.join(EXECUTORS)})")
+    module, cls = _CLASSES[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def select(options: Options) -> Executor:
+    """The executor ``options.executor`` names, given the transport ``options`` ask for (or
+    its own default); ``auto`` says which it chose."""
+    name = resolve(options.executor)
+    if options.executor == "auto":
+        log.info("executor: %s (auto)", name)
+    if name in ("podman", "docker") and not shutil.which(name):
+        raise WfError(f"executor {name}: '{name}' is not on PATH")
+    cls = executor_class(name)
+    return cls(options, for_options(options, cls.default_transport, cls.transports, name))
+
+
+__all__ = ["Executor", "host_limits", "resolve", "select", "tail", "tail_lines"]

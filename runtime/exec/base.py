@@ -1,0 +1,213 @@
+"""The executor interface: prepare a task (facts, passes, emit once), run it, read its manifest.
+
+    ex = select(Options(executor="podman"))         # given its transport (mounted, here)
+    job = ex.prepare(plan, "/runs/t1")              # Job: the bound plan and its script
+    result = ex.run(job)                            # writes wfrewrite/script.sh, runs it in the
+                                                    # image, reads wfrewrite/manifest.json
+
+``prepare`` is the same for every executor: report what it cannot give (``report``, through the
+one unsupported channel), gather the facts that take I/O (``gather``: the image, its ENTRYPOINT,
+its shell), run its pure passes (``passes``), then the transport's (``gather``, ``passes``),
+emit the script once, and let the transport finish (stage inputs, fit the script). ``run``
+writes the script, calls ``execute`` (each executor's own: a process, a container, a Slurm job)
+and ``finish`` (fetch, read and verify the manifest). ``launch_argv`` is the command that runs
+a job on this host, public so that Slurm can wrap any executor in a batch job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported
+from wfrewrite.compiler.emit import emit
+from wfrewrite.compiler.plan import NO_FACTS, Facts, Pass, TaskPlan, run_passes
+from wfrewrite.compiler.plan.passes import bind_entrypoint
+
+from ..job import LABEL_RUN, LABEL_TASK, Job, RunResult, job_name, label_value, run_label_of
+from ..manifest import STATUS_BY_EXIT, read_manifest
+from ..options import Options
+from ..transport import Transport
+
+log = logging.getLogger("wfrewrite.executor")
+
+Terminating = Callable[[], bool] | None
+
+
+class Executor:
+    name: ClassVar[str] = "base"
+    # The transports this executor can run, and the one it uses unless told otherwise.
+    transports: ClassVar[tuple[str, ...]] = ("mounted", "url")
+    default_transport: ClassVar[str] = "mounted"
+    # The task runs in a container that sees only what is mounted (not the host's paths).
+    isolated: bool = True
+    default_link_mode: ClassVar[str] = "symlink"
+
+    def __init__(self, options: Options, transport: Transport) -> None:
+        self.options = options
+        self.transport = transport
+
+    # -- preparing ------------------------------------------------------------------------
+
+    def container_root(self, host_root: str) -> str:
+        """Where the script sees the task's directory."""
+        raise NotImplementedError
+
+    def report(self, plan: TaskPlan, unsupported: Unsupported) -> None:
+        """Report, by name, what the plan asks for that this executor cannot give."""
+
+    def gather(self, plan: TaskPlan) -> Facts:
+        """The facts this executor's passes need (I/O: the container engine, a cache)."""
+        return NO_FACTS
+
+    def passes(self) -> list[Pass]:
+        return [bind_entrypoint]
+
+    def prepare(
+        self, plan: TaskPlan, host_root: str, unsupported: Unsupported | None = None
+    ) -> Job:
+        """The plan bound to this executor and its transport, and its script, emitted once."""
+        self.report(plan, unsupported if unsupported is not None else Unsupported())
+        plan = run_passes(plan, self.gather(plan), self.passes())
+        facts = self.transport.gather(plan, host_root)
+        t_passes = self.transport.passes(isolated=self.isolated, link_mode=self.link_mode())
+        plan = run_passes(plan, facts, t_passes)
+        job = Job(
+            plan=plan,
+            script=emit(plan),
+            host_root=host_root,
+            name=job_name(plan.name),
+            labels=self.labels_for(plan, host_root),
+        )
+        return self.transport.finish(job, facts)
+
+    def labels_for(self, plan: TaskPlan, host_root: str) -> dict[str, str]:
+        """The labels of what runs ``plan``: its run (the options', else made from the task
+        directory's parent, where a run keeps its tasks) and its task."""
+        run = self.options.run_label or run_label_of(os.path.dirname(os.path.abspath(host_root)))
+        return {LABEL_RUN: label_value(run), LABEL_TASK: label_value(plan.name)}
+
+    def link_mode(self) -> str:
+        return self.options.link_mode or self.default_link_mode
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
+        self.write(job)
+        code, log_path = self.execute(job, terminating)
+        return self.finish(job, code, log_path)
+
+    def write(self, job: Job) -> str:
+        """wfrewrite/plan.json and wfrewrite/script.sh in the task's directory; the script's
+        path."""
+        os.makedirs(job.meta, exist_ok=True)
+        script = os.path.join(job.meta, "script.sh")
+        with open(os.path.join(job.meta, "plan.json"), "w", encoding="utf-8") as f:
+            f.write(job.plan.dumps())
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(job.script)
+        return script
+
+    def launch_argv(self, job: Job) -> list[str]:
+        """The command that runs ``job`` on this host (its cwd: the task's directory)."""
+        raise NotImplementedError
+
+    def execute(self, job: Job, terminating: Terminating) -> tuple[int, str]:
+        """Run the job to its end; its exit code and the path of its log."""
+        raise NotImplementedError
+
+    def finish(self, job: Job, code: int, log_path: str) -> RunResult:
+        self.transport.fetch(job.plan, job.host_root)
+        manifest = read_manifest(job.host_root, job.meta, self.allowed_outside(job.plan))
+        if manifest is None:
+            raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
+        return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+
+    def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
+        """Host paths an output may resolve to outside the task's directory (staged inputs)."""
+        return ()
+
+    def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
+        status = STATUS_BY_EXIT.get(code)
+        if not self.transport.mounts and status is not None:
+            return (
+                f"the script ended with {status.replace('_', ' ')} (exit {code}) and no manifest "
+                f"reached the store{said(tail(log_path))}"
+            )
+        return f"the script did not finish (exit {code}, no manifest){said(tail(log_path))}"
+
+    def limits(self) -> dict[str, int] | None:
+        """The most cpu and memory one task can get where this executor runs it (None: not
+        known here, nothing is refused)."""
+        return host_limits()
+
+    def sweep(self, run: str) -> list[str]:
+        """Remove whatever this executor started for the run labelled ``run`` and is still
+        there (a killed driver's containers, jobs, tasks); what was removed, by name."""
+        return []
+
+
+def host_limits() -> dict[str, int]:
+    cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        mem = 1 << 30
+    return {"cpu": cpu or 1, "mem_bytes": mem}
+
+
+def wait_for(
+    proc: subprocess.Popen[Any], terminating: Terminating, stop: Callable[[], None]
+) -> int:
+    """Wait for ``proc`` (1 s at a time to notice ``terminating``); ``stop`` it on the way out
+    if anything (Ctrl-C, an engine's termination) interrupts."""
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if terminating is not None and terminating():
+                    stop()
+    except BaseException:
+        stop()
+        proc.wait()
+        raise
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """TERM, then KILL, the process group ``proc`` leads."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=5)
+            return
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            continue
+
+
+def said(text: str) -> str:
+    return f"; it said: {text}" if text else ""
+
+
+def tail_lines(path: str, n: int = 10) -> list[str]:
+    """The last ``n`` lines of a text file ([] if it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return []
+
+
+def tail(path: str, limit: int = 600) -> str:
+    """The last ``limit`` bytes of a file, as text ("" if it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - limit))
+            return f.read().decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
