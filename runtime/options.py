@@ -176,10 +176,10 @@ class Options:
     )
     k8s_pvc: str | None = _opt(
         None,
-        "mounted transport: the PersistentVolumeClaim holding the task directories (shared "
-        "storage at the same path on this machine)",
+        "mounted transport: the PersistentVolumeClaim holding the task directories, and DIR, "
+        "where this machine has that shared storage mounted (the run directory goes under it)",
         "kubernetes",
-        metavar="CLAIM",
+        metavar="CLAIM:DIR",
     )
     k8s_host_path: str | None = _opt(
         None,

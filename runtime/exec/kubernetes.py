@@ -17,7 +17,7 @@ by the mounted transport on a volume the pods and this machine share: ``--k8s-ho
 ``--k8s-pvc CLAIM:DIR`` (a claim this machine has mounted at DIR).
 
 One watch per executor follows every pod it starts (``PodWatch``); each task waits for its own
-pod's events and ``kubernetes_pods.classify`` says what they mean: ended (the manifest then says
+pod's events and ``kubernetes_cluster.classify`` says what they mean: ended (the manifest then says
 how), failed for good (an image that cannot be pulled, fails in seconds, by name), or lost to the
 cluster (evicted, deleted, its node gone): submitted again, at most ``--k8s-resubmits`` times,
 not counted as the task's retries. Ctrl-C, the engine's ``terminating()`` and the driver's exit
@@ -27,7 +27,9 @@ delete the Job and its pod; ``sweep(run)`` deletes whatever a killed driver left
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
+import json
 import logging
 import os
 import posixpath
@@ -40,6 +42,7 @@ from typing import Any
 from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported, WfError
 from wfrewrite.compiler.emit.k8s import (
     CONTAINER,
+    GPU,
     JobSettings,
     Volume,
     VolumeKind,
@@ -54,7 +57,16 @@ from ..options import Options
 from ..transport import Transport
 from .base import Executor, Terminating, said, tail_lines
 from .container import DockerExecutor, PodmanExecutor, open_up
-from .kubernetes_pods import Verdict, classify
+from .kubernetes_cluster import (
+    PodWatch,
+    Verdict,
+    allocatable,
+    classify,
+    largest,
+    quantity,
+    shortfall,
+    show,
+)
 
 log = logging.getLogger("wfrewrite.executor.kubernetes")
 
@@ -63,10 +75,9 @@ DEADLINE_SLACK = 600  # the pod's deadline: the time limit (the script's own) pl
 TTL = 86400  # a finished Job the driver could not delete goes away after a day
 POLL = 1.0  # seconds between looks at terminating()
 RELOOK = 15.0  # seconds without an event before a task reads its pods and Job itself
-WATCH_SECONDS = 60  # one watch request; then the pods are listed again
 LOG_LINES = 2000  # of the script's own log, read before the pod is deleted
 NODES_TTL = 30.0  # seconds the nodes' allocatable resources are cached
-NO_SHELL = "has no /bin/sh"
+API_MISSES = 8  # relooks in a row the API may fail (each retried 4 times) before the task does
 SERVICE_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"  # in a pod
 
 
@@ -83,15 +94,14 @@ class KubernetesExecutor(Executor):
         cfg = client.Configuration()
         path = options.kubeconfig
         try:
-            if path is None and "KUBERNETES_SERVICE_HOST" in os.environ and not has_kubeconfig():
-                config.load_incluster_config(client_configuration=cfg)
-                namespace = read_text(SERVICE_NAMESPACE)
-            else:
-                config.load_kube_config(config_file=path, client_configuration=cfg)
-                _, active = config.list_kube_config_contexts(config_file=path)
-                namespace = (active or {}).get("context", {}).get("namespace", "")
+            config.load_kube_config(config_file=path, client_configuration=cfg)
+            _, active = config.list_kube_config_contexts(config_file=path)
+            namespace = (active or {}).get("context", {}).get("namespace", "")
         except (config.ConfigException, OSError) as exn:
-            raise WfError(f"executor kubernetes: no usable kubeconfig ({exn})") from None
+            if path is not None or "KUBERNETES_SERVICE_HOST" not in os.environ:
+                raise WfError(f"executor kubernetes: no usable kubeconfig ({exn})") from None
+            config.load_incluster_config(client_configuration=cfg)  # the driver runs in a pod
+            namespace = read_text(SERVICE_NAMESPACE)
         self.server = cfg.host
         self.namespace = options.namespace or namespace or "default"
         self.api = client.ApiClient(cfg)  # this executor's own, not the global default
@@ -156,24 +166,23 @@ class KubernetesExecutor(Executor):
     def fit(self, plan: TaskPlan) -> TaskPlan:
         """``plan`` if some node can hold it; else refused, by name, before anything is
         uploaded or submitted (``--resources clamp``: cut to the largest node's)."""
-        nodes = self.nodes()
-        want = {k: quantity(v) for k, v in amounts(plan).items()}
-        if not nodes or not want or any(fits(want, alloc) for _, alloc in nodes):
+        want = amounts(plan)
+        short = shortfall(want, self.nodes())
+        if short is None:
             return plan
-        node, alloc = max(nodes, key=lambda n: (n[1].get("cpu", 0), n[1].get("memory", 0)))
-        short = [k for k in want if want[k] > alloc.get(k, 0)]
-        if self.options.resources == "clamp" and all(k in CLAMPED for k in short):
-            cut: dict[str, Any] = {CLAMPED[k]: int(alloc[k]) for k in short}
-            if "cpu" in short:
+        node, alloc, over = short
+        if self.options.resources == "clamp" and all(k in CLAMPED for k in over):
+            cut: dict[str, Any] = {CLAMPED[k]: int(alloc[k]) for k in over}
+            if "cpu" in over:
                 cut["cpu"] = float(alloc["cpu"])
-            log.warning("task %s: %s cut to what node %s has", plan.name, ", ".join(short), node)
+            log.warning("task %s: %s cut to what node %s has", plan.name, ", ".join(over), node)
             return plan.replace(resources=dataclasses.replace(plan.resources, **cut))
-        asks = ", ".join(f"{k} {show(k, want[k])}" for k in short)
-        has = ", ".join(f"{k} {show(k, alloc.get(k, Decimal(0)))}" for k in short)
+        asks = ", ".join(f"{k} {show(k, quantity(want[k]))}" for k in over)
+        has = ", ".join(f"{k} {show(k, alloc.get(k, Decimal(0)))}" for k in over)
         raise TaskFailed(
             f"task {plan.name} asks for {asks}: no node of the cluster can hold it (the largest, "
             f"{node}, has {has} allocatable); nothing was submitted"
-            + ("" if GPU_KEY in short else " (--resources clamp runs it with what that node has)")
+            + ("" if GPU in over else " (--resources clamp runs it with what that node has)")
         )
 
     def nodes(self) -> list[tuple[str, dict[str, Decimal]]]:
@@ -181,12 +190,7 @@ class KubernetesExecutor(Executor):
         with self._lock:
             if self._nodes is not None and time.monotonic() - self._nodes[0] < NODES_TTL:
                 return self._nodes[1]
-        items = self.call("list the nodes", self.core.list_node).items
-        found = [
-            (n.metadata.name, {k: quantity(v) for k, v in (n.status.allocatable or {}).items()})
-            for n in items
-            if not (n.spec and n.spec.unschedulable)
-        ]
+        found = allocatable(self.call("list the nodes", self.core.list_node).items)
         with self._lock:
             self._nodes = (time.monotonic(), found)
         return found
@@ -196,7 +200,7 @@ class KubernetesExecutor(Executor):
         nodes = self.nodes()
         if not nodes:
             return None
-        _, alloc = max(nodes, key=lambda n: (n[1].get("cpu", 0), n[1].get("memory", 0)))
+        _, alloc = largest(nodes)
         return {"cpu": max(1, int(alloc.get("cpu", 1))), "mem_bytes": int(alloc.get("memory", 0))}
 
     # -- running --------------------------------------------------------------------------
@@ -266,7 +270,7 @@ class KubernetesExecutor(Executor):
         finally:
             self.watch.unsubscribe(job.name)
         # a pod deleted with its Job is a cancellation (by someone else), not a loss
-        cancelled = verdict.reason == "Deleted" and not self.job_exists(job)
+        cancelled = verdict.reason == "Deleted" and self.job_named(job.name) is None
         self.delete(job.name, 0)  # its container has stopped
         if cancelled:
             raise TaskFailed(f"task {job.plan.name}: its Job {job.name} was deleted")
@@ -325,10 +329,15 @@ class KubernetesExecutor(Executor):
         )
         return k8s_job(plan, settings)
 
-    def wait(self, job: Job, events: queue.Queue[tuple[str, Any]], terminating: Terminating):  # type: ignore[no-untyped-def]
-        """The first verdict that ends the attempt, and the pod's name."""
+    def wait(
+        self, job: Job, events: queue.Queue[tuple[str, Any]], terminating: Terminating
+    ) -> tuple[Verdict, str]:
+        """The first verdict that ends the attempt, and the pod's name. The API may be away
+        for a while (RELOOK x API_MISSES); a pod being taken away gets GRACE + 60 s to go."""
         seen = ""  # the last waiting reason said
         last = time.monotonic()
+        misses = 0
+        losing: float | None = None
         while True:
             if terminating is not None and terminating():
                 raise TaskFailed(f"task {job.plan.name}: cancelled; its Job {job.name} deleted")
@@ -337,12 +346,23 @@ class KubernetesExecutor(Executor):
             except queue.Empty:
                 if time.monotonic() - last > RELOOK:
                     last = time.monotonic()
-                    verdict = self.relook(job, events)
+                    try:
+                        verdict = self.relook(job, events)
+                        misses = 0
+                    except TaskFailed:
+                        misses += 1
+                        if misses >= API_MISSES:
+                            raise
+                        continue
                     if verdict is not None:
                         return verdict, ""
                 continue
             last = time.monotonic()
             verdict = classify(pod, deleted=kind == "DELETED")
+            if verdict.kind == "lost" and not verdict.gone:
+                losing = losing or time.monotonic()
+                if time.monotonic() - losing > GRACE + 60:  # it does not go: take it as gone
+                    verdict = dataclasses.replace(verdict, gone=True)
             if verdict.kind in ("ended", "failed") or (verdict.kind == "lost" and verdict.gone):
                 return verdict, pod.metadata.name
             if verdict.reason != seen and verdict.reason in ("Unschedulable", "Deleted"):
@@ -352,25 +372,15 @@ class KubernetesExecutor(Executor):
     def relook(self, job: Job, events: queue.Queue[tuple[str, Any]]) -> Verdict | None:
         """No event for a while: read the pods (a missed event), or, where there is none, the
         Job (it failed, or the API refuses to create its pod)."""
-        pods = self.call(
-            "list the pods",
-            self.core.list_namespaced_pod,
-            self.namespace,
-            label_selector=f"{LABEL_JOB}={job.name}",
-        ).items
+        pods = self.pods(f"{LABEL_JOB}={job.name}")
         for pod in pods:
             events.put(("LISTED", pod))
         if pods:
             return None
-        found = self.call(
-            "read the Job",
-            self.batch.list_namespaced_job,
-            self.namespace,
-            field_selector=f"metadata.name={job.name}",
-        ).items
-        if not found:
+        found = self.job_named(job.name)
+        if found is None:
             return Verdict("failed", reason="JobDeleted", message=f"its Job {job.name} was deleted")
-        for c in found[0].status.conditions or ():
+        for c in found.status.conditions or ():
             if c.type == "Failed" and c.status == "True":
                 return Verdict("failed", reason=c.reason or "Failed", message=c.message or "")
         refused = self.call(
@@ -411,7 +421,7 @@ class KubernetesExecutor(Executor):
         if verdict.reason == "StartError":
             if "/bin/sh" in verdict.message:
                 raise TaskFailed(
-                    f"task {plan.name}: the image {plan.image} {NO_SHELL}; wfrewrite scripts need "
+                    f"task {plan.name}: the image {plan.image} has no /bin/sh; wfrewrite scripts need "
                     f"a POSIX shell in the image: use an image with /bin/sh ({verdict.message})"
                 )
             raise TaskFailed(f"task {plan.name}: the container could not start: {verdict.said()}")
@@ -465,40 +475,30 @@ class KubernetesExecutor(Executor):
         with self._lock:
             self._active.discard(name)
 
-    def job_exists(self, job: Job) -> bool:
+    def pods(self, selector: str) -> list[Any]:
+        return self.call(
+            "list the pods", self.core.list_namespaced_pod, self.namespace, label_selector=selector
+        ).items
+
+    def job_named(self, name: str) -> Any:
         found = self.call(
             "read the Job",
             self.batch.list_namespaced_job,
             self.namespace,
-            field_selector=f"metadata.name={job.name}",
+            field_selector=f"metadata.name={name}",
         ).items
-        return bool(found)
+        return found[0] if found else None
 
     def sweep(self, run: str) -> list[str]:
         """Delete every Job and pod labelled with the run ``run``; their names."""
-        selector = f"{LABEL_RUN}={label_value(run)}"
-        jobs = self.call(
-            "list the Jobs", self.batch.list_namespaced_job, self.namespace, label_selector=selector
-        ).items
-        pods = self.call(
-            "list the pods", self.core.list_namespaced_pod, self.namespace, label_selector=selector
-        ).items
-        if jobs:
-            self.call(
-                "delete the Jobs",
-                self.batch.delete_collection_namespaced_job,
-                self.namespace,
-                label_selector=selector,
-                propagation_policy="Background",
-            )
-        if pods:
-            self.call(
-                "delete the pods",
-                self.core.delete_collection_namespaced_pod,
-                self.namespace,
-                label_selector=selector,
-                grace_period_seconds=0,
-            )
+        ns, sel = self.namespace, {"label_selector": f"{LABEL_RUN}={label_value(run)}"}
+        jobs = self.call("list the Jobs", self.batch.list_namespaced_job, ns, **sel).items
+        pods = self.pods(sel["label_selector"])
+        batch, core, background = self.batch, self.core, "Background"
+        self.call("delete the Jobs", batch.delete_collection_namespaced_job, ns, **sel,
+                  propagation_policy=background)  # fmt: skip
+        self.call("delete the pods", core.delete_collection_namespaced_pod, ns, **sel,
+                  grace_period_seconds=0)  # fmt: skip
         return [f"job/{j.metadata.name}" for j in jobs] + [f"pod/{p.metadata.name}" for p in pods]
 
     def shutdown(self) -> None:
@@ -546,71 +546,8 @@ class KubernetesExecutor(Executor):
         return None
 
 
-class PodWatch:
-    """One watch over every pod carrying the label wfrewrite/job in the namespace, each event
-    handed to the task waiting for that Job: one connection for any number of tasks. Listed
-    again after each WATCH_SECONDS (and at once on 410 Gone); it ends when nobody waits."""
-
-    def __init__(self, core: Any, namespace: str) -> None:
-        self.core, self.namespace = core, namespace
-        self._queues: dict[str, queue.Queue[tuple[str, Any]]] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def subscribe(self, job: str) -> queue.Queue[tuple[str, Any]]:
-        q: queue.Queue[tuple[str, Any]] = queue.Queue()
-        with self._lock:
-            self._queues[job] = q
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="k8s-watch", daemon=True)
-                self._thread.start()
-        return q
-
-    def unsubscribe(self, job: str) -> None:
-        with self._lock:
-            self._queues.pop(job, None)
-
-    def _dispatch(self, kind: str, pod: Any) -> None:
-        with self._lock:
-            q = self._queues.get((pod.metadata.labels or {}).get(LABEL_JOB, ""))
-        if q is not None:
-            q.put((kind, pod))
-
-    def _loop(self) -> None:
-        from kubernetes import watch
-        from kubernetes.client.exceptions import ApiException
-
-        while True:
-            with self._lock:
-                if not self._queues:
-                    self._thread = None
-                    return
-            try:
-                listed = self.core.list_namespaced_pod(self.namespace, label_selector=LABEL_JOB)
-                for pod in listed.items:
-                    self._dispatch("LISTED", pod)
-                stream = watch.Watch().stream(
-                    self.core.list_namespaced_pod,
-                    self.namespace,
-                    label_selector=LABEL_JOB,
-                    resource_version=listed.metadata.resource_version,
-                    timeout_seconds=WATCH_SECONDS,
-                )
-                for event in stream:
-                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
-                        self._dispatch(event["type"], event["object"])
-            except ApiException as exn:
-                if exn.status != 410:  # 410: too old a resourceVersion; list again at once
-                    log.debug("pod watch: %s", exn)
-                    time.sleep(1)
-            except Exception as exn:  # the API went away for a moment: list again
-                log.debug("pod watch: %s", exn)
-                time.sleep(1)
-
-
 # -- the pieces -------------------------------------------------------------------------------
 
-GPU_KEY = "nvidia.com/gpu"
 CLAMPED = {"cpu": "cpu", "memory": "memory", "ephemeral-storage": "disk"}
 IMAGE_REASONS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 
@@ -659,52 +596,23 @@ def uid_gid(user: str | None) -> tuple[int, int | None] | None:
     if not user:
         return None
     uid, _, gid = user.partition(":")
-    try:
-        return int(uid), int(gid) if gid else None
-    except ValueError:
-        raise WfError(
-            f"--user {user!r}: the kubernetes executor takes a numeric UID[:GID]"
-        ) from None
-
-
-def quantity(text: Any) -> Decimal:
-    from kubernetes.utils import parse_quantity
-
-    return Decimal(parse_quantity(text))
-
-
-def fits(want: dict[str, Decimal], alloc: dict[str, Decimal]) -> bool:
-    return all(v <= alloc.get(k, Decimal(0)) for k, v in want.items())
-
-
-def show(resource: str, amount: Decimal) -> str:
-    if resource in ("memory", "ephemeral-storage"):
-        return f"{float(amount) / (1 << 30):.4g} GiB"
-    return f"{float(amount):g}"
+    if not (uid.isdigit() and (gid.isdigit() or not gid)):
+        raise WfError(f"--user {user!r}: the kubernetes executor takes a numeric UID[:GID]")
+    return int(uid), int(gid) if gid else None
 
 
 def size(n: int | None) -> str:
-    return "none" if not n else f"{n / (1 << 20):g} MiB"
+    return show("memory", Decimal(n)) if n else "none"
 
 
 def api_message(exn: Any) -> str:
-    import json
-
     try:
         return str(json.loads(exn.body).get("message", ""))
     except (TypeError, ValueError, AttributeError):
         return ""
 
 
-def has_kubeconfig() -> bool:
-    return bool(os.environ.get("KUBECONFIG")) or os.path.exists(
-        os.path.expanduser("~/.kube/config")
-    )
-
-
 def read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as f:
+        return f.read().strip()
+    return ""

@@ -1,4 +1,4 @@
-"""The kubernetes executor's two pure halves: what a pod's status means (``kubernetes_pods.
+"""The kubernetes executor's two pure halves: what a pod's status means (``kubernetes_cluster.
 classify``, fed the client's own models shaped as the test bed's kubelet reports them), and the
 Job it submits (``spec``: security, resources, placement, deadline, labels), checked against the
 client's models. Only ``test_job_spec`` needs the cluster (the executor lists its nodes)."""
@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 
 from wfrewrite.compiler.plan import Command, Layout, Mount, Resources, TaskPlan
-from wfrewrite.runtime.exec.kubernetes_pods import classify
+from wfrewrite.runtime.exec.kubernetes_cluster import classify
 
 
 def pod(

@@ -1,5 +1,7 @@
-"""What a task's pod says, as one verdict: still going, ended (with the script's exit code),
-failed for good (by name), or lost to the cluster (resubmitted, not the task's fault).
+"""What the cluster says, for the kubernetes executor: what a task's pod says, as one verdict
+(still going, ended with the script's exit code, failed for good by name, or lost to the cluster
+and resubmitted, not the task's fault); the one watch that brings every pod's events; and
+whether any node can hold a task at all.
 
     classify(pod)                 # a V1Pod of the client (or anything shaped like one)
     Verdict("waiting", reason="ContainerCreating")
@@ -15,15 +17,27 @@ condition, or a deletion that is not the driver's): then the script was stopped,
 lost and runs again once the pod is ``gone`` (deleted, or Failed: its container has stopped,
 so two attempts never write at once). An image that cannot be pulled, a container that cannot
 be configured, an eviction for the task's own disk limit and the pod's deadline are the task's
-(or the user's) to fix and fail at once. Pure: no client call, unit-tested with the client's
-models.
+(or the user's) to fix and fail at once. ``classify`` is pure (no client call, unit-tested with
+the client's models), and so are the nodes' sums (``shortfall``); ``PodWatch`` holds the one
+connection.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import re
+import threading
+import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
+
+from ..job import LABEL_JOB
+
+log = logging.getLogger("wfrewrite.executor.kubernetes")
+
+WATCH_SECONDS = 60  # one watch request; then the pods are listed again
 
 # Waiting reasons that never resolve by waiting (the kubelet retries a missing image forever).
 FAIL_FAST = {
@@ -121,3 +135,110 @@ def _disruption(pod: Any, deleted: bool) -> tuple[str, str] | None:
     if deleted or pod.metadata.deletion_timestamp is not None:
         return "Deleted", "the pod was deleted"
     return None
+
+
+Allocatable = dict[str, Decimal]  # a node's allocatable resources, by name (cpu, memory...)
+
+
+def quantity(text: Any) -> Decimal:
+    """A Kubernetes quantity ("2", "1500m", "24581684Ki") as a number."""
+    from kubernetes.utils import parse_quantity
+
+    return Decimal(parse_quantity(text))
+
+
+def allocatable(nodes: Any) -> list[tuple[str, Allocatable]]:
+    """(name, allocatable) of the V1Nodes that take pods (not cordoned)."""
+    return [
+        (n.metadata.name, {k: quantity(v) for k, v in (n.status.allocatable or {}).items()})
+        for n in nodes
+        if not (n.spec and n.spec.unschedulable)
+    ]
+
+
+def largest(nodes: list[tuple[str, Allocatable]]) -> tuple[str, Allocatable]:
+    return max(nodes, key=lambda n: (n[1].get("cpu", 0), n[1].get("memory", 0)))
+
+
+def shortfall(
+    want: dict[str, str], nodes: list[tuple[str, Allocatable]]
+) -> tuple[str, Allocatable, list[str]] | None:
+    """None if some node can hold ``want`` (quantities by resource) or nothing is known; else
+    the largest node, its allocatable, and what it has too little of."""
+    need = {k: quantity(v) for k, v in want.items()}
+    if not nodes or not need:
+        return None
+    if any(all(v <= alloc.get(k, 0) for k, v in need.items()) for _, alloc in nodes):
+        return None
+    node, alloc = largest(nodes)
+    return node, alloc, [k for k, v in need.items() if v > alloc.get(k, 0)]
+
+
+def show(resource: str, amount: Decimal) -> str:
+    """An amount of a resource as people read it (GiB, MiB, cores)."""
+    if resource not in ("memory", "ephemeral-storage"):
+        return f"{float(amount):g}"
+    gib = float(amount) / (1 << 30)
+    return f"{gib:.4g} GiB" if gib >= 1 else f"{gib * 1024:.4g} MiB"
+
+
+class PodWatch:
+    """One watch over every pod carrying the label wfrewrite/job in the namespace, each event
+    handed to the task waiting for that Job: one connection for any number of tasks. Listed
+    again after each WATCH_SECONDS (and at once on 410 Gone); it ends when nobody waits."""
+
+    def __init__(self, core: Any, namespace: str) -> None:
+        self.core, self.namespace = core, namespace
+        self._queues: dict[str, queue.Queue[tuple[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def subscribe(self, job: str) -> queue.Queue[tuple[str, Any]]:
+        q: queue.Queue[tuple[str, Any]] = queue.Queue()
+        with self._lock:
+            self._queues[job] = q
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="k8s-watch", daemon=True)
+                self._thread.start()
+        return q
+
+    def unsubscribe(self, job: str) -> None:
+        with self._lock:
+            self._queues.pop(job, None)
+
+    def _dispatch(self, kind: str, pod: Any) -> None:
+        with self._lock:
+            q = self._queues.get((pod.metadata.labels or {}).get(LABEL_JOB, ""))
+        if q is not None:
+            q.put((kind, pod))
+
+    def _loop(self) -> None:
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        while True:
+            with self._lock:
+                if not self._queues:
+                    self._thread = None
+                    return
+            try:
+                listed = self.core.list_namespaced_pod(self.namespace, label_selector=LABEL_JOB)
+                for pod in listed.items:
+                    self._dispatch("LISTED", pod)
+                stream = watch.Watch().stream(
+                    self.core.list_namespaced_pod,
+                    self.namespace,
+                    label_selector=LABEL_JOB,
+                    resource_version=listed.metadata.resource_version,
+                    timeout_seconds=WATCH_SECONDS,
+                )
+                for event in stream:
+                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        self._dispatch(event["type"], event["object"])
+            except ApiException as exn:
+                if exn.status != 410:  # 410: too old a resourceVersion; list again at once
+                    log.debug("pod watch: %s", exn)
+                    time.sleep(1)
+            except Exception as exn:  # the API went away for a moment: list again
+                log.debug("pod watch: %s", exn)
+                time.sleep(1)
