@@ -14,7 +14,9 @@
 
 The pod needs no privilege: ``readOnlyRootFilesystem`` (unless the settings say the task writes
 into the image's filesystem), no privilege escalation, every capability dropped, the runtime's
-seccomp profile, non-root when a uid is given. The deadline is the *pod's*
+seccomp profile, non-root when a uid is given. Every ``$`` of the command is doubled
+(``literal``): Kubernetes expands ``$(VAR)`` in a container's command and turns ``$$`` into
+``$``, and the script must reach ``sh -c`` byte for byte. The deadline is the *pod's*
 ``activeDeadlineSeconds`` (the Job's would delete the pod, and its logs with it). With
 ``--emit k8s`` Kubernetes moves no bytes itself: whoever prepares the volume (an init container,
 a pre-filled claim) puts the inputs where the annotation ``wfrewrite/inputs`` says (source ->
@@ -109,7 +111,7 @@ def k8s_job(plan: TaskPlan, settings: JobSettings | None = None, *, pvc: str | N
         name=CONTAINER,
         image=plan.image or DEFAULT_IMAGE,
         image_pull_policy="IfNotPresent",
-        command=list(s.command or ("/bin/sh", "-c", emit(plan), "wfrewrite")),
+        command=[literal(w) for w in s.command or ("/bin/sh", "-c", emit(plan), "wfrewrite")],
         working_dir=s.working_dir if s.volumes else plan.layout.root,
         resources=client.V1ResourceRequirements(
             requests=quantities or None, limits=quantities or None
@@ -160,6 +162,12 @@ def k8s_job(plan: TaskPlan, settings: JobSettings | None = None, *, pvc: str | N
         name=name, namespace=s.namespace, labels=labels, annotations=annotations
     )
     return client.V1Job(api_version="batch/v1", kind="Job", metadata=meta, spec=spec)
+
+
+def literal(word: str) -> str:
+    """``word`` as a container's command word that Kubernetes passes on unchanged: it expands
+    ``$(VAR)`` there and reduces ``$$`` to ``$`` (a script's ``echo $$`` would lose its PID)."""
+    return word.replace("$", "$$")
 
 
 def _volume(client: Any, v: Volume) -> Any:

@@ -6,26 +6,40 @@ podman-url counts (Sprocket 48, CWL v1.2 development subset 128)."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
+from collections.abc import Iterator
+
 import pytest
-from conftest import BIN
-from test_conformance import URL_STORE, cwl_suite, wdl_suite, wfrewrite_cmd
+from conftest import BIN, ObjectStores
+from test_conformance import cwl_suite, wdl_suite, wfrewrite_cmd
 
 pytestmark = [pytest.mark.conformance, pytest.mark.kubernetes]
 
-K8S_ARGS = (
-    "--executor",
-    "kubernetes",
-    "--k8s-host-network",
-    "--transport",
-    "url",
-    "--store",
-    URL_STORE,
-)
+
+@pytest.fixture
+def k8s_args(kubernetes: str, objstore: ObjectStores) -> Iterator[tuple[str, ...]]:
+    """The driver's arguments, with a store prefix of the suite's own (not the shared
+    wfr-conformance/, which any pytest session's objstore fixture empties when it ends),
+    removed afterwards."""
+    prefix = f"wfr-k8s/conformance-{uuid.uuid4().hex[:8]}"
+    try:
+        yield (
+            "--executor",
+            "kubernetes",
+            "--k8s-host-network",
+            "--transport",
+            "url",
+            "--store",
+            f"{objstore.http}/{prefix}/",
+        )
+    finally:
+        shutil.rmtree(objstore.www / prefix, ignore_errors=True)
 
 
-def test_sprocket_through_kubernetes(kubernetes: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    wdl_suite("sprocket", "kubernetes", wfrewrite_cmd(*K8S_ARGS), tmp_path)
+def test_sprocket_through_kubernetes(k8s_args: tuple[str, ...], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    wdl_suite("sprocket", "kubernetes", wfrewrite_cmd(*k8s_args), tmp_path)
 
 
-def test_cwl_through_kubernetes(kubernetes: str) -> None:
-    cwl_suite("kubernetes", str(BIN / "wfrewrite-cwl-runner"), *K8S_ARGS)
+def test_cwl_through_kubernetes(k8s_args: tuple[str, ...]) -> None:
+    cwl_suite("kubernetes", str(BIN / "wfrewrite-cwl-runner"), *k8s_args)

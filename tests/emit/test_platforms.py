@@ -245,7 +245,7 @@ def test_k8s_job_through_the_client_models(tmp_path: Path, podman: None) -> None
             "--entrypoint",
             c.command[0],
             c.image,
-            *c.command[1:],
+            *(w.replace("$$", "$") for w in c.command[1:]),  # as Kubernetes passes them on
         ],
         capture_output=True,
         text=True,

@@ -40,6 +40,9 @@ from conftest import BIN, EXAMPLES, ROOT, ObjectStores, Result, wfrewrite
 pytestmark = pytest.mark.kubernetes
 
 NS = "default"
+# Not the shared wfr-tests prefix and bucket: the objstore fixture of every pytest session (this
+# worktree's or another's, on the same stores) empties those when it ends.
+BUCKET = "wfr-k8s"
 
 
 @dataclass
@@ -54,10 +57,10 @@ class Bed:
     batch: Any
 
     def http_store(self) -> list[str]:
-        return ["--store", f"{self.stores.http}/wfr-tests/{self.prefix}/"]
+        return ["--store", f"{self.stores.http}/{BUCKET}/{self.prefix}/"]
 
     def s3_store(self) -> list[str]:
-        return ["--store", f"s3://wfr-tests/{self.prefix}", "--s3-endpoint", self.stores.seaweed]
+        return ["--store", f"s3://{BUCKET}/{self.prefix}", "--s3-endpoint", self.stores.seaweed]
 
     def argv(self, source: Path | str, *args: str, inputs: dict | None = None) -> list[str]:  # type: ignore[type-arg]
         argv = ["run", str(source), "--executor", "kubernetes", "--run-label", self.label]
@@ -116,11 +119,17 @@ def bed(kubernetes: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed
     config.load_kube_config(config_file=kubernetes, client_configuration=cfg)
     api = client.ApiClient(cfg)
     label = f"t{uuid.uuid4().hex[:12]}"
+    s3 = objstore.s3()
+    try:
+        s3.create_bucket(Bucket=BUCKET)
+    except s3.exceptions.ClientError as e:
+        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
     b = Bed(
         tmp=tmp_path,
         stores=objstore,
         label=label,
-        prefix=f"k8s-{label}",
+        prefix=label,
         core=client.CoreV1Api(api),
         batch=client.BatchV1Api(api),
     )
@@ -134,13 +143,12 @@ def bed(kubernetes: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed
             NS, label_selector=sel, propagation_policy="Background"
         )
         b.core.delete_collection_namespaced_pod(NS, label_selector=sel, grace_period_seconds=0)
-        shutil.rmtree(objstore.www / "wfr-tests" / b.prefix, ignore_errors=True)
-        s3 = objstore.s3()
+        shutil.rmtree(objstore.www / BUCKET / b.prefix, ignore_errors=True)
         for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket="wfr-tests", Prefix=b.prefix + "/"
+            Bucket=BUCKET, Prefix=b.prefix + "/"
         ):
             for obj in page.get("Contents", []):
-                s3.delete_object(Bucket="wfr-tests", Key=obj["Key"])
+                s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
 
 
 def wdl(tmp: Path, body: str, version: str = "1.2") -> Path:
@@ -282,6 +290,25 @@ def test_mounted_on_a_claim(bed: Bed) -> None:
 # -- failures, by name ------------------------------------------------------------------------
 
 
+def test_dollars_reach_the_script_unchanged(bed: Bed) -> None:
+    """Kubernetes expands $(VAR) and turns $$ into $ in a container's command: the executor's
+    Job doubles every $, so the command runs as written."""
+    src = wdl(
+        bed.tmp,
+        """task dollars {
+  command <<<
+    echo '$$ $$$ $(HOME) $$(HOME)'
+    test "$$" -gt 0 && echo pid
+  >>>
+  output { Array[String] v = read_lines(stdout()) }
+  runtime { docker: "busybox:latest" }
+}""",
+    )
+    r = bed.run(src)
+    assert r.rc == 0, r.stderr
+    assert r.json["outputs"]["dollars.v"] == ["$$ $$$ $(HOME) $$(HOME)", "pid"]
+
+
 def test_failing_command(bed: Bed) -> None:
     r = bed.run(EXAMPLES / "fail_on_purpose.wdl")
     assert r.rc == 1
@@ -376,7 +403,7 @@ def test_bigger_than_any_node_is_refused_before_submission(bed: Bed) -> None:
     r = bed.run(gpu)
     assert r.rc == 1 and "nvidia.com/gpu 1: no node of the cluster can hold it" in r.stderr
     assert bed.jobs() == []
-    assert not (bed.stores.www / "wfr-tests" / bed.prefix).exists(), "nothing was uploaded"
+    assert not (bed.stores.www / BUCKET / bed.prefix).exists(), "nothing was uploaded"
 
 
 # -- the cluster takes a pod away ---------------------------------------------------------------
@@ -441,7 +468,7 @@ def test_sweep_removes_what_a_killed_driver_left(bed: Bed, kubernetes: str) -> N
             executor="kubernetes",
             kubeconfig=kubernetes,
             transport="url",
-            store=f"{bed.stores.http}/wfr-tests/{bed.prefix}/",
+            store=f"{bed.stores.http}/{BUCKET}/{bed.prefix}/",
         )
     )
     removed = ex.sweep(bed.label)

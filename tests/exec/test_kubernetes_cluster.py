@@ -179,7 +179,7 @@ def test_job_spec(kubernetes: str, tmp_path: Path) -> None:
     assert [(t.key, t.operator) for t in p.tolerations] == [("pool", "Exists")]
     c = p.containers[0]
     assert c.image_pull_policy == "IfNotPresent"
-    assert c.command[:2] == ["/bin/sh", "-c"] and c.command[2] == job.script
+    assert c.command[:2] == ["/bin/sh", "-c"] and c.command[2] == job.script.replace("$", "$$")
     want = {"cpu": "0.5", "memory": str(64 << 20), "ephemeral-storage": str(1 << 30)}
     assert c.resources.requests == want and c.resources.limits == want
     sc = c.security_context
