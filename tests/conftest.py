@@ -271,3 +271,15 @@ def kubernetes(objstore: ObjectStores) -> str:
         _start("k8s.sh", "Kubernetes", 2400)
     os.environ["KUBECONFIG"] = KUBECONFIG
     return KUBECONFIG
+
+
+def need_slurm() -> None:
+    """The test bed's Slurm cluster; a failure where WFREWRITE_REQUIRE_SLURM=1 (CI)."""
+    ok = (
+        shutil.which("sbatch")
+        and subprocess.run(["sinfo", "-h"], capture_output=True, check=False).returncode == 0
+    )
+    if not ok:
+        if os.environ.get("WFREWRITE_REQUIRE_SLURM") == "1":
+            pytest.fail("Slurm is required here (../shared/testbed/slurm-setup.sh start)")
+        pytest.skip("no Slurm cluster (../shared/testbed/slurm-setup.sh start)")

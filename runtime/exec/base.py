@@ -121,11 +121,16 @@ class Executor:
         raise NotImplementedError
 
     def finish(self, job: Job, code: int, log_path: str) -> RunResult:
-        self.transport.fetch(job.plan, job.host_root)
-        manifest = read_manifest(job.host_root, job.meta, self.allowed_outside(job.plan))
-        if manifest is None:
-            raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
-        return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+        keep: set[str] = set()
+        try:
+            self.transport.fetch(job.plan, job.host_root)
+            manifest = read_manifest(job.host_root, job.meta, self.allowed_outside(job.plan))
+            if manifest is None:
+                raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
+            keep = {os.path.realpath(os.path.join(job.host_root, f.path)) for f in manifest.files}
+            return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+        finally:
+            self.transport.release(job.plan, job.host_root, keep)
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         """Host paths an output may resolve to outside the task's directory (staged inputs)."""

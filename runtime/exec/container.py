@@ -146,6 +146,13 @@ class ContainerExecutor(Executor):
         args = [self.binary, "run", "--rm", "--name", job.name, "--entrypoint", "/bin/sh"]
         if self.transport.mounts:
             args += ["-v", f"{host_root}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT]
+            # the inputs: read-only, whatever the link mode
+            lay = plan.layout
+            for d in (*lay.readonly, *((lay.stage,) if lay.stage else ())):
+                host = os.path.join(host_root, lay.relative(d))
+                if not os.path.lexists(host):
+                    os.makedirs(host)
+                args += ["-v", f"{host}:{d}:ro"]
             if plan.layout.work_alias:
                 work = os.path.join(host_root, plan.layout.relative(plan.layout.work))
                 os.makedirs(work, exist_ok=True)

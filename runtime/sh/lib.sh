@@ -18,6 +18,7 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_REFLINK=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2

@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 ## stage.sh -- wf_stage: the transport puts the inputs in place (wf_transport_stage, from
 ## transport_<name>.sh), then the literal files are written. For the `mounted` transport every
-## input is linked or copied from the staging directory the executor mounted (or, with no staging
-## dir, from its absolute path): wf_stage_all below. The staging list is data: wf_plan_stage feeds
+## input is linked or copied from the staging directory the executor mounted read-only (or, with
+## no staging dir, from its absolute path), or was put at its path by the executor on a read-only
+## mount (a record whose source is its destination): wf_stage_all below. The staging list is data: wf_plan_stage feeds
 ## it, one tab-separated record a line (kind, r|w, source, destination, size or -), to the reader
 ## it is given.
 
@@ -30,6 +31,11 @@ wf_link_work() {
 
 wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
+        if [ "$_ws_src" = "$_ws_dst" ]; then
+            # the executor put it there, on a read-only mount (layout.readonly)
+            wf_stage_placed "$_ws_kind" "$_ws_dst" "$_ws_size"
+            continue
+        fi
         case $_ws_src in
             /*) ;;
             *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
@@ -53,6 +59,16 @@ wf_stage_all() {
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
         [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_stage_placed KIND PATH SIZE: an input the executor placed is there (and whole).
+wf_stage_placed() {
+    if [ "$1" = directory ]; then
+        [ -d "$2" ] || wf_fail staging_failed "input directory not found: $2"
+    else
+        [ -f "$2" ] || wf_fail staging_failed "input file not found: $2"
+        wf_check_size "$2" "$3"
+    fi
 }
 
 # wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
@@ -84,7 +100,11 @@ wf_put() {
             fi
             ;;
         *)
-            if [ "$2" = directory ]; then cp -R "$3" "$4"; else cp "$3" "$4"; fi
+            if [ "$2" = directory ]; then
+                cp -R ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            else
+                cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            fi
             chmod u+w "$4" 2>/dev/null || :
             ;;
     esac

@@ -47,6 +47,10 @@ class Transport:
         """The last step before the run, once the script is emitted."""
         return job
 
+    def release(self, plan: TaskPlan, host_root: str, keep: set[str]) -> None:
+        """After the run (its manifest read, or not there): let go of what stands for the
+        inputs in the task's directory; ``keep``: the real paths of outputs, kept as files."""
+
     def fetch(self, plan: TaskPlan, host_root: str) -> bool:
         """After the run: bring the manifest and the outputs into ``host_root`` where they are
         not there already; False if there is no manifest to bring."""

@@ -73,6 +73,7 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_REFLINK=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -165,6 +166,11 @@ wf_probe() {
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
+    # copies share blocks where the filesystem can (GNU cp); BusyBox cp has no --reflink
+    if [ "$WF_LINK_MODE" = copy ] && cp --reflink=auto /dev/null "$WF_META/reflink" 2>/dev/null; then
+        WF_REFLINK=--reflink=auto
+        rm -f "$WF_META/reflink"
+    fi
     if wf_have sha1sum; then
         WF_SHA1=sha1sum
     else
@@ -213,6 +219,11 @@ wf_link_work() {
 
 wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
+        if [ "$_ws_src" = "$_ws_dst" ]; then
+            # the executor put it there, on a read-only mount (layout.readonly)
+            wf_stage_placed "$_ws_kind" "$_ws_dst" "$_ws_size"
+            continue
+        fi
         case $_ws_src in
             /*) ;;
             *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
@@ -236,6 +247,16 @@ wf_stage_all() {
             wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
         [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_stage_placed KIND PATH SIZE: an input the executor placed is there (and whole).
+wf_stage_placed() {
+    if [ "$1" = directory ]; then
+        [ -d "$2" ] || wf_fail staging_failed "input directory not found: $2"
+    else
+        [ -f "$2" ] || wf_fail staging_failed "input file not found: $2"
+        wf_check_size "$2" "$3"
+    fi
 }
 
 # wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
@@ -267,7 +288,11 @@ wf_put() {
             fi
             ;;
         *)
-            if [ "$2" = directory ]; then cp -R "$3" "$4"; else cp "$3" "$4"; fi
+            if [ "$2" = directory ]; then
+                cp -R ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            else
+                cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            fi
             chmod u+w "$4" 2>/dev/null || :
             ;;
     esac
