@@ -346,6 +346,23 @@ def to_config(options: Options) -> dict[str, str]:
     return out
 
 
+def to_argv(options: Options, prefix: str = "") -> list[str]:
+    """The options as command-line arguments (those that differ from the defaults)."""
+    out: list[str] = []
+    for f, opt in _fields():
+        value = getattr(options, f.name)
+        if value == f.default:
+            continue
+        flag = flags_of(f.name, opt, prefix)[0]
+        if opt.kind == "bool":
+            out.append(flag)
+        elif opt.kind == "words":
+            out += [flag, ",".join(value)]
+        else:
+            out += [flag, str(value)]
+    return out
+
+
 def from_mapping(values: Mapping[str, Any]) -> Options:
     """Options from a mapping of field names (a pickled settings dict, a test)."""
     return from_config(values.get)

@@ -283,3 +283,13 @@ def need_slurm() -> None:
         if os.environ.get("WFREWRITE_REQUIRE_SLURM") == "1":
             pytest.fail("Slurm is required here (../shared/testbed/slurm-setup.sh start)")
         pytest.skip("no Slurm cluster (../shared/testbed/slurm-setup.sh start)")
+
+
+def slurm_jobs(task: str) -> list[str]:
+    """The ids of the Slurm jobs running wfrewrite's task ``task`` (named wfr-<task>-<hex>)."""
+    p = subprocess.run(["squeue", "-h", "-o", "%i %j"], capture_output=True, text=True, check=False)
+    return [
+        jid
+        for jid, _, name in (line.partition(" ") for line in p.stdout.splitlines())
+        if name.startswith(f"wfr-{task.lower()}-")
+    ]

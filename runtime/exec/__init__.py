@@ -21,6 +21,7 @@ import importlib
 import logging
 import shutil
 import subprocess
+import threading
 
 from wfrewrite.compiler.diagnostics import WfError
 
@@ -89,4 +90,31 @@ def select(options: Options) -> Executor:
     return cls(options, for_options(options, cls.default_transport, cls.transports, name))
 
 
-__all__ = ["Executor", "host_limits", "resolve", "select", "tail", "tail_lines"]
+def sweep_at_start(options: Options) -> threading.Thread | None:
+    """What earlier, killed drivers of the same run left running (their drivers gone), removed
+    in the background while this run starts (a run is labelled by its run directory or job
+    store: ``options.run_label``)."""
+    if not options.run_label or resolve(options.executor) == "local":
+        return None
+
+    def sweep() -> None:
+        try:
+            for name in select(options).sweep(options.run_label or ""):
+                log.warning("removed %s, left running by a killed run", name)
+        except Exception as exn:  # a sweep never stops a run
+            log.info("sweep of run %s: %s", options.run_label, exn)
+
+    thread = threading.Thread(target=sweep, name="wfrewrite-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = [
+    "Executor",
+    "host_limits",
+    "resolve",
+    "select",
+    "sweep_at_start",
+    "tail",
+    "tail_lines",
+]
