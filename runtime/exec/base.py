@@ -158,7 +158,12 @@ class Executor:
         keep: set[str] = set()
         try:
             self.transport.fetch(job.plan, job.host_root)
-            manifest = read_manifest(job.host_root, job.meta, self.allowed_outside(job.plan))
+            manifest = read_manifest(
+                job.host_root,
+                job.meta,
+                self.allowed_outside(job.plan),
+                sha1=not self.transport.verifies,
+            )
             if manifest is None:
                 raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
             keep = {os.path.realpath(os.path.join(job.host_root, f.path)) for f in manifest.files}

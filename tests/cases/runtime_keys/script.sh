@@ -64,6 +64,7 @@ WF_SHA1=
 WF_REAL=
 WF_CODE=
 WF_REFLINK=
+WF_FULL=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -85,14 +86,37 @@ wf_exit_code() {
     esac
 }
 
-# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
+# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest. A
+# failure to stage, collect or upload on a full disk says so.
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    case $1 in
+        staging_failed | collection_failed | upload_failed)
+            ! wf_disk_full || WF_MESSAGE="$2; the disk holding $WF_FULL is full"
+            ;;
+    esac
     [ "$1" != collection_failed ] || WF_PARTIAL=true
-    wf_say "error: $2"
+    wf_say "error: $WF_MESSAGE"
     wf_exit_code "$1"
     exit "$WF_CODE"
+}
+
+# wf_disk_full: true if the task's area has no room left (WF_FULL: the directory). A file can
+# be made there but 4 KiB cannot be written to it (a read-only directory is not "full").
+wf_disk_full() {
+    for _df_d in "$WF_WORK" "$WF_META"; do
+        if [ ! -d "$_df_d" ] || ! { : >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            continue
+        fi
+        if ! { printf '%4096s' '' >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+            WF_FULL=$_df_d
+            return 0
+        fi
+        rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+    done
+    return 1
 }
 
 wf_have() {
@@ -355,6 +379,9 @@ wf_run() {
     set -e
     WF_CHILD=
     wf_stop_watchdog
+    # a failed command may have filled the disk: look before the kept room is given back
+    [ "$WF_RC" = 0 ] || wf_disk_full || :
+    wf_release_reserve
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
     if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
         WF_OUTCOME=command_failed
@@ -369,7 +396,9 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
+        [ -z "$WF_FULL" ] || WF_MESSAGE="$WF_MESSAGE; the disk holding $WF_FULL is full"
+        wf_say "$WF_MESSAGE"
         WF_PARTIAL=true
     fi
 }
@@ -615,6 +644,7 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    wf_release_reserve
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
@@ -630,6 +660,13 @@ wf_on_exit() {
         fi
     fi
     exit "$_we_code"
+}
+
+# wf_release_reserve: give the room kept at the start back (no fork: truncation frees it).
+wf_release_reserve() {
+    if [ -f "$WF_META/reserve" ]; then
+        { : >"$WF_META/reserve"; } 2>/dev/null || :
+    fi
 }
 
 wf_on_signal() {
@@ -654,6 +691,8 @@ wf_main() {
     wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
+    # room kept for collecting and the manifest, should the command fill the disk
+    { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :
     [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP
