@@ -83,6 +83,12 @@ def select(options: Options) -> Executor:
     its own default); ``auto`` says which it chose."""
     name = resolve(options.executor)
     if options.executor == "auto":
+        if name == "local" and not options.auto_local:
+            raise WfError(
+                "executor auto: no container engine (podman, docker) answers here, so tasks "
+                "cannot run in their images; name an executor (--wfrewrite-executor podman, "
+                "slurm, tes, kubernetes; or local to run them on this host)"
+            )
         log.info("executor: %s (auto)", name)
     if name in ("podman", "docker") and not shutil.which(name):
         raise WfError(f"executor {name}: '{name}' is not on PATH")

@@ -156,6 +156,22 @@ class SlurmExecutor(Executor):
             )
         return result
 
+    def limits(self) -> dict[str, int] | None:
+        """The largest node's cpus and memory (a task no node can hold fails before sbatch)."""
+        p = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True, check=False
+        )
+        nodes = []
+        for line in p.stdout.splitlines():
+            cpus, _, mem = line.partition(" ")
+            try:
+                nodes.append((int(cpus.rstrip("+")), int(mem.rstrip("+")) << 20))
+            except ValueError:
+                continue
+        if not nodes:
+            return None
+        return {"cpu": max(c for c, _ in nodes), "mem_bytes": max(m for _, m in nodes)}
+
     def cancel(self, name: str) -> None:
         """scancel the job ``name``, and remove its container if it outlived the job here."""
         subprocess.run(["scancel", "--name", name], capture_output=True, check=False)

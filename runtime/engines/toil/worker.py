@@ -41,11 +41,13 @@ class WorkerContext:
         check_toil_version()
         from . import cwl, wdl
 
-        options = from_mapping(self.settings)
+        # under Toil, `auto` never falls back to local: a task gets its image, or fails by name
+        settings = {**self.settings, "auto_local": "false"}
+        options = from_mapping(settings)
         self._restore = [wdl.patch(), cwl.patch(options)]
         # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
         for key, value in to_config(options).items():
-            if key in self.settings:
+            if key in settings:
                 var = f"MINIWDL__WFREWRITE__{key.upper()}"
                 self._env[var] = os.environ.get(var)
                 os.environ[var] = value
