@@ -9,7 +9,7 @@ machine, and a task job only waits here while its task runs elsewhere: such a jo
 with a token of this machine's cores and memory (``ADMITTED``), whatever it asks, since its real
 cpu, memory, disk and GPUs go with the task to the platform, which checks them against what it
 has (a task bigger than this machine is fine; one bigger than any TES/Kubernetes/Slurm node
-fails there, by name). Killing such a job (Toil's --maxJobDuration, a failed workflow) kills
+fails there, by name): see ``admission``. Killing such a job (Toil's --maxJobDuration, a failed workflow) kills
 its worker, whose reaper removes the remote task; shutting down does the same for them all.
 """
 
@@ -17,25 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .admission import admitted
 from .hook import add_options, remote
-
-# What a task job waiting for a remote task holds of this machine (cores, bytes).
-ADMITTED = {"cores": 0.1, "memory": 64 << 20, "disk": 16 << 20}
-# Toil's job classes that run one task (a WDL task's command, a CWL tool)
-TASK_JOBS = ("WDLTaskJob", "CWLJob")
-
-
-def admitted(job_desc: Any) -> Any:
-    """``job_desc`` as the leader machine admits it: a task job with a remote executor holds a
-    token of it (its own requirements stay with the task)."""
-    if not remote() or job_desc.jobName not in TASK_JOBS:
-        return job_desc
-    small = job_desc.scale("cores", 1)  # a copy
-    small.cores = ADMITTED["cores"]
-    small.memory = ADMITTED["memory"]
-    small.disk = ADMITTED["disk"]
-    small.accelerators = []
-    return small
 
 
 def batch_system_class() -> type:
@@ -48,11 +31,13 @@ def batch_system_class() -> type:
             add_options(parser)  # only ours: Toil adds single_machine's under its own name
 
         def check_resource_request(self, requirer: Any) -> None:
-            super().check_resource_request(admitted(requirer))
+            super().check_resource_request(admitted(requirer, remote()))
 
         def issueBatchJob(
             self, command: str, job_desc: Any, job_environment: dict[str, str] | None = None
         ) -> int:
-            return int(super().issueBatchJob(command, admitted(job_desc), job_environment))
+            return int(
+                super().issueBatchJob(command, admitted(job_desc, remote()), job_environment)
+            )
 
     return WfrewriteBatchSystem

@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from ...options import add_arguments
+from .admission import REMOTE
 from .version import check_toil_version
 
 PREFIX = "wfrewrite-"
@@ -69,10 +70,19 @@ def settings() -> dict[str, str]:
     return dict(_settings)
 
 
+def languages() -> tuple[str, ...]:
+    """Which of Toil's runners this leader is (its workers patch only that one: a WDL worker
+    never imports cwltool, nor a CWL worker Toil's WDL interpreter)."""
+    import sys
+
+    found = tuple(lang for lang in ("wdl", "cwl") if f"toil.{lang}.{lang}toil" in sys.modules)
+    return found or ("wdl", "cwl")
+
+
 def remote() -> bool:
     """Tasks run elsewhere than the leader's machine (the leader mode): only a waiting job of
     Toil's stays here."""
-    return _settings.get("executor") in ("tes", "kubernetes", "slurm")
+    return _settings.get("executor") in REMOTE
 
 
 def refuse_appliance_batch_system(name: str) -> None:
@@ -122,7 +132,7 @@ def install_leader_hook() -> None:
             from ...options import from_mapping
 
             sweep_at_start(from_mapping(_settings))
-        return [*original(self), WorkerContext(settings())]
+        return [*original(self), WorkerContext(settings(), languages())]
 
     original_set = Config.setOptions
 
@@ -131,6 +141,10 @@ def install_leader_hook() -> None:
         refuse_appliance_batch_system(str(config.batchSystem))
         if remote() and config.batchSystem == "single_machine":
             config.batchSystem = "wfrewrite"  # the leader mode: the same, but for admission
+        if config.batchSystem in ("single_machine", "wfrewrite"):
+            # every job runs on this machine anyway: a WDL call's task job may then chain into
+            # the worker of its call (one worker a call, not two), where its needs fit
+            config.run_local_jobs_on_workers = True
 
     AbstractBatchSystem.getWorkerContexts = getWorkerContexts
     Config.setOptions = setOptions
