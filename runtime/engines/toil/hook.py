@@ -139,8 +139,9 @@ def install_leader_hook() -> None:
     def setOptions(config: Any, options: Any) -> None:  # before the job store is made
         original_set(config, options)
         refuse_appliance_batch_system(str(config.batchSystem))
-        if remote() and config.batchSystem == "single_machine":
-            config.batchSystem = "wfrewrite"  # the leader mode: the same, but for admission
+        if config.batchSystem == "single_machine":
+            # the same, with warm workers (and, in the leader mode, admission by token)
+            config.batchSystem = "wfrewrite"
         if config.batchSystem in ("single_machine", "wfrewrite"):
             # every job runs on this machine anyway: a WDL call's task job may then chain into
             # the worker of its call (one worker a call, not two), where its needs fit
