@@ -296,7 +296,8 @@ wf_check_size() {
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
-# task's area to a source there is relative, so it resolves the same on the host.
+# task's area to a source there is relative, so it resolves the same on the host. A source that
+# is itself a symlink (miniwdl's out/ links) is followed: its target is what is put in place.
 wf_put() {
     case $1 in
         symlink)
@@ -310,14 +311,16 @@ wf_put() {
             ;;
         hardlink)
             if [ "$2" = directory ]; then
-                cp -R "$3" "$4"
+                cp -RH "$3" "$4"
+            elif [ -h "$3" ]; then
+                cp "$3" "$4" # ln would link the symlink itself, which may be relative
             else
                 ln "$3" "$4" 2>/dev/null || cp "$3" "$4"
             fi
             ;;
         *)
             if [ "$2" = directory ]; then
-                cp -R ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+                cp -RH ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
             else
                 cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
             fi

@@ -300,14 +300,16 @@ wf_put() {
             ;;
         hardlink)
             if [ "$2" = directory ]; then
-                cp -R "$3" "$4"
+                cp -RH "$3" "$4"
+            elif [ -h "$3" ]; then
+                cp "$3" "$4" # ln would link the symlink itself, which may be relative
             else
                 ln "$3" "$4" 2>/dev/null || cp "$3" "$4"
             fi
             ;;
         *)
             if [ "$2" = directory ]; then
-                cp -R ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+                cp -RH ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
             else
                 cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
             fi
