@@ -52,10 +52,19 @@ from wfrewrite.compiler.emit.k8s import (
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
 
-from ..job import LABEL_JOB, LABEL_RUN, Job, RunResult, job_name, label_value
+from ..job import (
+    LABEL_DRIVER,
+    LABEL_JOB,
+    LABEL_RUN,
+    Job,
+    RunResult,
+    driver_alive,
+    job_name,
+    label_value,
+)
 from ..options import Options
 from ..transport import Transport
-from .base import Executor, Terminating, said, tail_lines
+from .base import Executor, Terminating, reaper, said, tail_lines
 from .container import DockerExecutor, PodmanExecutor, open_up
 from .kubernetes_cluster import (
     PodWatch,
@@ -257,11 +266,13 @@ class KubernetesExecutor(Executor):
                 set_aside(job, len(lost))
 
     def attempt(self, job: Job, terminating: Terminating) -> Verdict:
-        """One Job: create it, wait for its pod's verdict, keep its log, delete it."""
+        """One Job: create it, wait for its pod's verdict, keep its log, delete it (a reaper
+        deletes it if this process is killed meanwhile)."""
         events = self.watch.subscribe(job.name)
         try:
-            self.create(job)
-            verdict, pod = self.wait(job, events, terminating)
+            with reaper(self.reaper_argv(job)):
+                self.create(job)
+                verdict, pod = self.wait(job, events, terminating)
             if pod and verdict.kind != "lost":
                 self.keep_log(pod, self.log_path(job))
         except BaseException:  # Ctrl-C, terminating(), an API failure: nothing left running
@@ -489,17 +500,25 @@ class KubernetesExecutor(Executor):
         ).items
         return found[0] if found else None
 
-    def sweep(self, run: str) -> list[str]:
-        """Delete every Job and pod labelled with the run ``run``; their names."""
-        ns, sel = self.namespace, {"label_selector": f"{LABEL_RUN}={label_value(run)}"}
-        jobs = self.call("list the Jobs", self.batch.list_namespaced_job, ns, **sel).items
-        pods = self.pods(sel["label_selector"])
-        batch, core, background = self.batch, self.core, "Background"
-        self.call("delete the Jobs", batch.delete_collection_namespaced_job, ns, **sel,
-                  propagation_policy=background)  # fmt: skip
-        self.call("delete the pods", core.delete_collection_namespaced_pod, ns, **sel,
-                  grace_period_seconds=0)  # fmt: skip
-        return [f"job/{j.metadata.name}" for j in jobs] + [f"pod/{p.metadata.name}" for p in pods]
+    def cancel(self, name: str) -> None:
+        self.delete(name, 2)
+
+    def sweep(self, run: str, *, force: bool = False) -> list[str]:
+        """Delete the Jobs (and their pods) labelled with the run ``run`` whose driver is gone
+        (``force``: every one of them); their names."""
+        ns, sel = self.namespace, f"{LABEL_RUN}={label_value(run)}"
+        jobs = self.call("list the Jobs", self.batch.list_namespaced_job, ns, label_selector=sel)
+        gone = [
+            j.metadata.name
+            for j in jobs.items
+            if force or not driver_alive((j.metadata.labels or {}).get(LABEL_DRIVER, ""))
+        ]
+        removed = []
+        for name in gone:
+            removed += [f"pod/{p.metadata.name}" for p in self.pods(f"{LABEL_JOB}={name}")]
+            self.delete(name, 0)
+            removed.append(f"job/{name}")
+        return removed
 
     def shutdown(self) -> None:
         """At the driver's exit: delete every Job still running (without waiting)."""

@@ -450,7 +450,24 @@ def test_ctrl_c_deletes_the_job(bed: Bed) -> None:
     assert bed.jobs() == [] and bed.pods() == [], "nothing may be left running"
 
 
+def test_a_killed_drivers_reaper_deletes_its_job(bed: Bed) -> None:
+    src = wdl(
+        bed.tmp,
+        'task killed {\n  command <<< sleep 300 >>>\n  runtime { docker: "busybox:latest" }\n}',
+    )
+    proc = bed.start(src)
+    bed.running_pod(proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 60
+    while (bed.jobs() or bed.pods()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert bed.jobs() == [] and bed.pods() == [], "the Job outlived its killed driver"
+
+
 def test_sweep_removes_what_a_killed_driver_left(bed: Bed, kubernetes: str) -> None:
+    """The driver and its reaper both killed outright (a lost machine): the Job stays, and a
+    sweep of the run (as the next run does at its start, or ``wfrewrite cleanup``) deletes it."""
     from wfrewrite.runtime.exec import select
     from wfrewrite.runtime.options import Options
 
@@ -460,9 +477,15 @@ def test_sweep_removes_what_a_killed_driver_left(bed: Bed, kubernetes: str) -> N
     )
     proc = bed.start(src)
     pod = bed.running_pod(proc)
+    reapers = subprocess.run(
+        ["pgrep", "-f", f"reaper.sh .*{bed.label}"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert reapers, "each task has a reaper"
+    for pid in reapers:
+        os.kill(int(pid), signal.SIGKILL)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert bed.jobs(), "a killed driver leaves its Job"
+    assert bed.jobs(), "a driver killed with its reaper leaves its Job"
     ex = select(
         Options(
             executor="kubernetes",
