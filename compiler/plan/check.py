@@ -10,6 +10,7 @@ Invariants:
 - captures refer to declared outputs (a ``cwl_output_json`` capture may name none), and their
   patterns stay inside the work dir;
 - environment variable names are shell identifiers;
+- every string is valid Unicode (no lone surrogate, which no script can be written with);
 - the image is a non-empty string or explicitly None ("no image declared");
 - a script command has a shell, an argv command has words and no shell; only an argv command
   goes through the image's entrypoint;
@@ -21,8 +22,11 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from ..diagnostics import PlanError
 from .ir import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
@@ -36,6 +40,27 @@ def check(plan: TaskPlan) -> TaskPlan:
     if problems:
         raise PlanError(f"invalid plan for task {plan.name!r}: " + "; ".join(problems), plan.source)
     return plan
+
+
+def _surrogates(obj: Any, where: str) -> Iterator[str]:
+    """Strings of ``obj`` (a plan, its parts, tuples of them) that UTF-8 cannot encode: a lone
+    surrogate, e.g. from JSON that escapes an astral character as a pair a reader split."""
+    if isinstance(obj, str):
+        if not obj.isascii():
+            try:
+                obj.encode("utf-8")
+            except UnicodeEncodeError as exn:
+                at = exn.start
+                yield (
+                    f"{where} is not valid Unicode: a lone surrogate {obj[at]!r} at character "
+                    f"{at}, in {obj[max(0, at - 40) : at + 40]!r}"
+                )
+    elif isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            yield from _surrogates(item, f"{where}[{i}]")
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from _surrogates(getattr(obj, f.name), f"{where}.{f.name}" if where else f.name)
 
 
 def within(path: str, root: str) -> bool:
@@ -55,6 +80,10 @@ def _path_problem(what: str, path: str) -> str | None:
 
 
 def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    bad_unicode = list(_surrogates(plan, ""))
+    if bad_unicode:  # nothing else can be checked, or written, reliably
+        yield from bad_unicode
+        return
     lay = plan.layout
     for what, p in (
         ("layout.root", lay.root),

@@ -180,6 +180,22 @@ def test_checker_refuses(change: dict[str, object], message: str) -> None:
         check(plan(**change))
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"command": Command(script="echo \ud83d\ude00\n")}, "command.script"),
+        ({"env": (EnvVar(name="A", value="x\udcff"),)}, r"env\[0\].value"),
+        ({"stage": (StageItem(source="/d/\udcff", path="/mnt/wfr/work/x"),)}, r"stage\[0\].source"),
+        ({"command": Command(argv=("echo", "\ud800"), shell="none")}, r"command.argv\[1\]"),
+    ],
+)
+def test_checker_refuses_lone_surrogates_by_field(change: dict[str, object], field: str) -> None:
+    """A string UTF-8 cannot encode (JSON's surrogate pair split by a YAML reader, say) is
+    refused naming its field, instead of a UnicodeEncodeError when the script is written."""
+    with pytest.raises(PlanError, match=rf"{field} is not valid Unicode: a lone surrogate"):
+        check(plan(**change))
+
+
 def image(name: str, *entrypoint: str, **kw: object) -> Facts:
     return Facts(image=ImageFacts(image=name, entrypoint=tuple(entrypoint), **kw))  # type: ignore[arg-type]
 
