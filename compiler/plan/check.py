@@ -4,6 +4,10 @@
 
 Invariants:
 - container paths are absolute, normalized, free of control characters and ``..``;
+- the root of a plan whose command a shell runs is a plain shell word (ASCII letters, digits,
+  ``@%+=:,./-_`` and any non-ASCII character; no space, quote or other character a shell reads
+  specially): paths under it are pasted into the command's text (WDL's ``~{file}``, CWL's
+  ``shellQuote: false``), where ``$(...)`` in a directory's name would be read as shell code;
 - everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``,
   or is one of ``layout.outside`` (absolute paths in the image's filesystem, outside the root);
 - staged and literal paths are unique, and none lies inside another staged *file*;
@@ -33,6 +37,9 @@ from .ir import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A word every shell reads as itself: the ASCII characters shlex.quote (emit.q) leaves unquoted,
+# and any non-ASCII one (no shell gives those a meaning).
+_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./\-\u0080-\U0010ffff]*\Z")
 
 
 def check(plan: TaskPlan) -> TaskPlan:
@@ -96,6 +103,14 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
             yield msg
         elif what != "layout.root" and not within(p, lay.root):
             yield f"{what} {p!r} is outside layout.root {lay.root!r}"
+    if plan.command.shell != "none" and not _PLAIN.match(lay.root):
+        yield (
+            f"layout.root {lay.root!r} is not a plain shell word, and this command runs under a "
+            "shell that has paths under the root pasted into its text (WDL's ~{file}, CWL's "
+            "shellQuote: false), where a space, a quote or $(...) would be read as shell code: "
+            "use a task directory whose path has no space, quote or other shell metacharacter "
+            "(only letters, digits, non-ASCII characters and @%+=:,./-_)"
+        )
     if lay.stage and (msg := _path_problem("layout.stage", lay.stage)) is not None:
         yield msg
     if lay.work_alias and (msg := _path_problem("layout.work_alias", lay.work_alias)) is not None:
