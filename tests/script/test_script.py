@@ -179,6 +179,39 @@ def test_escapes_are_refused(
     assert all(f["type"] == "directory" for f in m["files"]), "the escaping file must not be listed"
 
 
+@pytest.mark.parametrize(
+    "capture",
+    [
+        Capture(output="o", kind="directory", pattern="d"),
+        Capture(output="o", kind="tree", pattern=".", required=False, exclude="_inputs"),
+        Capture(output="o", kind="glob", pattern="d", required=False, files_only=False),
+    ],
+)
+def test_a_newline_in_a_directory_output_is_refused_by_name(
+    shell: str, busybox_bin: Path, tmp_path: Path, capture: Capture
+) -> None:
+    """``find`` lists a name a line: a file named "a<newline>b" (and a file "a" beside it)
+    used to read as "a" twice and a relative "b", and failed as a dangling symlink or listed
+    the wrong files. It is refused, naming the output and the newline; a newline under the
+    excluded dir (the staged inputs) is no output and no matter."""
+    script = "mkdir -p d _inputs; : > d/a; : > \"$(printf 'd/a\\nb')\"\n"
+    plan = make_plan(
+        tmp_path / "task", command=Command(script=script), outputs=("o",), captures=(capture,)
+    )
+    _p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "collection_failed", m
+    assert "output 'o'" in m["message"] and "has a newline" in m["message"], m["message"]
+    assert [f["path"] for f in m["files"] if f["type"] == "file"].count("work/d/a") <= 1
+    excluded = make_plan(
+        tmp_path / "task2",
+        command=Command(script="mkdir _inputs; : > \"$(printf '_inputs/a\\nb')\"; : > ok\n"),
+        outputs=("o",),
+        captures=(capture,) if capture.kind == "tree" else (),
+    )
+    _p, m = run(excluded, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", m["message"]
+
+
 def test_glob_semantics(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
     """Files only, sorted bytewise, no hidden files, spaces kept, no match is not an error."""
     plan = make_plan(
