@@ -30,6 +30,7 @@ from cwltool.process import Process
 from cwltool.resolver import tool_resolver
 from cwltool.stdfsaccess import StdFsAccess
 from cwltool.update import ORIGINAL_CWLVERSION
+from cwltool.utils import visit_class
 from schema_salad.fetcher import DefaultFetcher, Fetcher
 from schema_salad.ref_resolver import uri_file_path
 
@@ -117,7 +118,7 @@ def bind_job(tool: Process, job: Job, tool_path: str) -> Any:
 
     args = argparse.Namespace(workflow=tool_path, tool_help=False, job_order=[])
     with cwl_errors(tool_path, InputError):
-        return init_job_order(
+        order = init_job_order(
             job.order if job.order is not None else {},
             args,
             tool,
@@ -125,6 +126,21 @@ def bind_job(tool: Process, job: Job, tool_path: str) -> Any:
             io.StringIO(),
             make_fs_access=StdFsAccess,
             input_basedir=job.basedir,
+        )
+    visit_class(order, ("File", "Directory"), _no_fragment)
+    return order
+
+
+def _no_fragment(obj: dict[str, Any]) -> None:
+    """A File or Directory of the job whose location has a '#': schema-salad reads the job's
+    ``path`` fields as URI references, so a '#' in a name starts a fragment, which cwltool's
+    path mapper cannot look up (a KeyError deep in cwltool). Refused here, by name."""
+    location = str(obj.get("location", ""))
+    if location.startswith("file:") and "#" in location:
+        raise InputError(
+            f"cannot stage the {obj.get('class', 'File')} {location!r}: a '#' in a job's path "
+            "is read as the start of a URI fragment; give the file as a 'location' with the "
+            "'#' written %23"
         )
 
 

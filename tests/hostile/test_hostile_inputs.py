@@ -102,8 +102,19 @@ def test_cwl_jobs_are_read_exactly(tmp_path: Path, ascii_only: bool) -> None:
 
 def test_cwl_job_errors_are_refusals(tmp_path: Path) -> None:
     """What cannot be read exactly is refused by name, never a traceback: a raw DEL in a YAML
-    job (YAML refuses it), a lone surrogate (no script can hold it)."""
+    job (YAML refuses it), a '#' in a File's path (a URI fragment to cwltool, whose path mapper
+    then failed with a KeyError), a lone surrogate (no script can hold it)."""
     with pytest.raises(InputError, match="unacceptable character #x007f"):
         compile_cwl(tmp_path, 'words: ["a\x7fb"]\n')
+    hashed = tmp_path / "a#b.txt"
+    hashed.write_text("x")
+    with pytest.raises(InputError, match=r"a#b.txt.*'#' in a job's path"):
+        compile_cwl(
+            tmp_path, json.dumps({"words": [], "f": {"class": "File", "path": str(hashed)}})
+        )
+    plan = compile_cwl(
+        tmp_path, json.dumps({"words": [], "f": {"class": "File", "location": hashed.as_uri()}})
+    )
+    assert [s.source for s in plan.stage] == [str(hashed)]
     with pytest.raises(PlanError, match=r"command.argv\[1\] is not valid Unicode"):
         compile_cwl(tmp_path, '{"words": ["\\ud800"]}')
