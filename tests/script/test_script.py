@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import string
 import subprocess
 import time
 from pathlib import Path
@@ -264,6 +265,29 @@ def test_values_never_become_code(shell: str, busybox_bin: Path, tmp_path: Path)
     assert not list(tmp_path.rglob("pwned"))
 
 
+def test_lines_that_begin_like_the_delimiter_keep_their_bytes(
+    shell: str, busybox_bin: Path, tmp_path: Path
+) -> None:
+    """dash (0.5.12) drops the byte after a heredoc line's first characters when they spell
+    the start of the delimiter and that byte is not ASCII: the command line "W\\xc3\\xa9" read
+    as "W\\xa9" (delimiter WF_COMMAND). The emitter picks a delimiter no line begins to spell
+    out so."""
+    root = tmp_path / "task"
+    lines = ["Wé", "WF_é", "WF_COMMANDé", "WF_COMMAND", "WF_COMMAND_1\u0094", "W\U0001f4a5", "é"]
+    script = "cat <<'END' > out.txt\n" + "\n".join(lines) + "\nEND\n"
+    plan = make_plan(
+        root,
+        command=Command(script=script),
+        stage=(StageItem(source=str(tmp_path / "Wé.txt"), path=f"{root}/work/in/Wé.txt"),),
+    )
+    (tmp_path / "Wé.txt").write_text("x")
+    p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", p.stderr
+    assert (root / "wfrewrite" / "command").read_bytes() == script.encode()
+    assert (root / "work" / "out.txt").read_text() == "\n".join(lines) + "\n"
+    assert (root / "work" / "in" / "Wé.txt").read_text() == "x"
+
+
 def test_argv_command_needs_no_shell(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
     plan = make_plan(
         tmp_path / "task",
@@ -379,3 +403,17 @@ def test_printf_format_escapes() -> None:
     assert printf_format(b"\x01\n\t") == "\\001\n\t"
     assert printf_format(b"\xff") == "\\377"
     assert printf_format(b"-n x") == "\\055n x"
+
+
+def test_delimiter_choice() -> None:
+    from wfrewrite.compiler.diagnostics import PlanError
+    from wfrewrite.compiler.emit.script import _delimiter
+
+    assert _delimiter("echo\n", "WF_COMMAND") == "WF_COMMAND"
+    assert _delimiter("WF_COMMAND\n", "WF_COMMAND") == "WF_COMMAND_1"
+    assert _delimiter("WF_COMMAND_1é\nWF_COMMAND\n", "WF_COMMAND") == "WF_COMMAND_2"
+    assert _delimiter("Wé\n", "WF_COMMAND") == "AWF_COMMAND"
+    assert _delimiter("Wé\nA\n", "WF_COMMAND") == "BWF_COMMAND"
+    every = "".join(f"{c}é\n" for c in string.ascii_letters + string.digits + "_")
+    with pytest.raises(PlanError, match="no heredoc delimiter is safe"):
+        _delimiter(every, "WF_COMMAND")
