@@ -1,7 +1,7 @@
 """Inputs files read exactly: miniwdl and cwltool read JSON with a YAML parser (ruamel.yaml),
 which misreads some of it (wfrewrite.compiler.jsonyaml says what); these properties hold the
 rewrite to "YAML reads back exactly what JSON says", and the front ends to using it. No script
-runs here."""
+runs here: these are the cheap, pure properties (tests/hostile/hostile.py has the budget)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile import budget, tally, text
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from wfrewrite.compiler import cwl, wdl
@@ -31,6 +34,36 @@ def test_yaml_reads_back_what_json_says() -> None:
             short = json.dumps({"v": value["k" * 1500]}, ensure_ascii=ascii_only)
             assert reader.load(json_for_yaml(short)) == {"v": value["k" * 1500]}
         assert json_for_yaml(doc).count("\n") == doc.count("\n")
+
+
+KEYS = st.one_of(text(long=0), text(long=1500))
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        text(nul=True, long=300),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@budget(share=0.03, batch=1)
+@given(value=JSON_VALUES, ascii_only=st.booleans())
+def test_yaml_reads_back_any_json(value: Any, ascii_only: bool) -> None:
+    """json_for_yaml keeps the lines of JSON text and YAML reads it as JSON does (but keys over
+    1024 characters, which only yaml_flow writes readably); yaml_flow's text reads back too."""
+    doc = json.dumps({"v": value}, ensure_ascii=ascii_only)
+    fixed = json_for_yaml(doc)
+    assert fixed.count("\n") == doc.count("\n")
+    flow = yaml_flow({"v": value})
+    for reader in yaml_readers():
+        assert reader.load(flow) == {"v": value}
+        if "? " not in flow:
+            assert reader.load(fixed) == {"v": value}
+    tally.passed("inputs.json_for_yaml", scripted=False)
 
 
 def test_yaml_is_left_alone() -> None:
