@@ -120,6 +120,7 @@ class UrlTransport(Transport):
 
     name = "url"
     mounts = False
+    verifies = True
 
     def __init__(self, options: Options, store: Store | None = None) -> None:
         super().__init__(options)
