@@ -11,7 +11,7 @@ EXTRAS ?= dev,toil
 SHARED ?= ../shared
 TESTBED := $(SHARED)/testbed
 
-.PHONY: setup testbed demo test test-fast check bench bench-staging clean goldens
+.PHONY: setup testbed demo test test-fast test-hostile check bench bench-staging clean goldens
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,14 @@ test: setup testbed check
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not podman and not conformance" $(PYTEST_ARGS)
+
+# The full campaign of hostile values (tests/hostile/): HOSTILE_CASES new random cases through
+# the compiled scripts under dash, busybox ash and bash (`make test` runs a derandomized ~800);
+# the tally is printed and written to build/hostile-report.json.
+HOSTILE_CASES ?= 10000
+test-hostile: setup
+	WFREWRITE_HOSTILE_CASES=$(HOSTILE_CASES) WFREWRITE_HOSTILE_REPORT=build/hostile-report.json \
+	  $(BIN)/pytest -q tests/hostile $(PYTEST_ARGS)
 
 goldens: setup
 	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/emit/test_golden.py

@@ -80,6 +80,13 @@ def need_podman() -> None:
     pytest.skip(_PODMAN_WHY)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The tally of hostile values (tests/hostile/hostile.py), when those tests ran."""
+    hostile = sys.modules.get("hostile")
+    if hostile is not None:
+        hostile.terminal_summary(terminalreporter.write_line)
+
+
 @pytest.fixture
 def podman() -> None:
     need_podman()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cwltool.errors import UnsupportedRequirement, WorkflowException
+from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import SchemaSaladException
 from schema_salad.ref_resolver import uri_file_path
 
@@ -90,6 +91,8 @@ def cwl_errors(where: str, kind: type[WfError]) -> Iterator[None]:
         raise kind(msg, pos or _doc_pos(where)) from None
     except FileNotFoundError as exn:
         raise InputError(f"{exn.strerror}: {exn.filename}", _doc_pos(where)) from None
+    except YAMLError as exn:  # e.g. a character YAML does not accept, raw in a document
+        raise kind(" ".join(str(exn).split()), _doc_pos(where)) from None
     except SystemExit:
         raise InputError(f"{where}: not a valid CWL job object (a YAML/JSON mapping)") from None
 

@@ -20,6 +20,7 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +30,12 @@ from cwltool.process import Process
 from cwltool.resolver import tool_resolver
 from cwltool.stdfsaccess import StdFsAccess
 from cwltool.update import ORIGINAL_CWLVERSION
+from cwltool.utils import visit_class
+from schema_salad.fetcher import DefaultFetcher, Fetcher
 from schema_salad.ref_resolver import uri_file_path
 
 from ..diagnostics import InputError, SourceError, Unsupported, UnsupportedError
+from ..jsonyaml import json_for_yaml
 from ..plan.check import check
 from ..plan.ir import CONTAINER_ROOT, TaskPlan
 from .errors import cwl_errors
@@ -70,11 +74,29 @@ def read_job(job_path: str | None, tool_path: str, ctx: LoadingContext) -> Job:
         _must_exist(job_path, "the job ")
     args = argparse.Namespace(job_order=[job_path] if job_path else [], basedir=None)
     _, tool_file_uri = resolve_tool_uri(tool_path, resolver=ctx.resolver)
+    fetcher = _exact_json_fetcher(job_path) if job_path and job_path != "-" else None
     with cwl_errors(job_path or tool_path, InputError):
         order, basedir, loader = load_job_order(
-            args, sys.stdin, None, ctx.overrides_list, tool_file_uri
+            args, sys.stdin, fetcher, ctx.overrides_list, tool_file_uri
         )
     return Job(order=order, basedir=basedir, loader=loader)
+
+
+def _exact_json_fetcher(job_path: str) -> Callable[..., Fetcher]:
+    """schema-salad's fetcher, handing the job file (if it is JSON) to its YAML parser as JSON
+    it reads exactly: surrogate pairs and raw NELs rewritten (``wfrewrite.compiler.jsonyaml``).
+    Every other document (``$import``, ``$include``) is fetched as it is."""
+    job = os.path.abspath(job_path)
+
+    class ExactJsonFetcher(DefaultFetcher):
+        def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+            text = super().fetch_text(url, content_types)
+            base = url.split("#")[0]
+            if base.startswith("file:") and uri_file_path(base) == job:
+                return json_for_yaml(text)
+            return text
+
+    return ExactJsonFetcher
 
 
 def _must_exist(path: str, what: str) -> None:
@@ -96,7 +118,7 @@ def bind_job(tool: Process, job: Job, tool_path: str) -> Any:
 
     args = argparse.Namespace(workflow=tool_path, tool_help=False, job_order=[])
     with cwl_errors(tool_path, InputError):
-        return init_job_order(
+        order = init_job_order(
             job.order if job.order is not None else {},
             args,
             tool,
@@ -104,6 +126,21 @@ def bind_job(tool: Process, job: Job, tool_path: str) -> Any:
             io.StringIO(),
             make_fs_access=StdFsAccess,
             input_basedir=job.basedir,
+        )
+    visit_class(order, ("File", "Directory"), _no_fragment)
+    return order
+
+
+def _no_fragment(obj: dict[str, Any]) -> None:
+    """A File or Directory of the job whose location has a '#': schema-salad reads the job's
+    ``path`` fields as URI references, so a '#' in a name starts a fragment, which cwltool's
+    path mapper cannot look up (a KeyError deep in cwltool). Refused here, by name."""
+    location = str(obj.get("location", ""))
+    if location.startswith("file:") and "#" in location:
+        raise InputError(
+            f"cannot stage the {obj.get('class', 'File')} {location!r}: a '#' in a job's path "
+            "is read as the start of a URI fragment; give the file as a 'location' with the "
+            "'#' written %23"
         )
 
 

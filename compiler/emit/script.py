@@ -36,8 +36,10 @@ destinations and knobs as data, and its staging rows carry URLs and checksums:
 from __future__ import annotations
 
 import shlex
+import string
 from importlib import resources
 
+from ..diagnostics import PlanError
 from ..plan.ir import Capture, StageItem, TaskPlan
 
 # Runtime files in the order they are inlined after the data section; the transport's own files
@@ -115,13 +117,45 @@ def _printf_format(content: bytes) -> str:
         return "".join(out)
 
 
+# First letters of a fallback delimiter (a heredoc delimiter is a plain word).
+_FIRST = string.ascii_uppercase + string.ascii_lowercase + string.digits + "_"
+
+
 def _delimiter(body: str, tag: str) -> str:
-    lines = set(body.splitlines())
-    delim, n = tag, 0
-    while delim in lines:
-        n += 1
-        delim = f"{tag}_{n}"
-    return delim
+    """A heredoc delimiter for ``body``: ``tag``, else ``tag_1``, ``tag_2``..., the first that
+    is no line of the body and that no line begins to spell out with a non-ASCII byte next:
+    dash drops that byte (with the delimiter EOF, a line "E\\xc3\\xa9" reads as "E\\xa9").
+    Where lines starting with the tag's own first letters rule all of those out, the tag behind
+    a letter no line starts with."""
+    lines = body.encode("utf-8").split(b"\n")
+    whole = set(body.splitlines())
+
+    def safe(delim: str) -> bool:
+        if delim in whole:
+            return False
+        d = delim.encode()
+        for line in lines:
+            if line[:1] != d[:1]:
+                continue
+            n = 0
+            while n < len(line) and n < len(d) and line[n] == d[n]:
+                n += 1
+            if n < len(line) and line[n] >= 0x80:
+                return False
+        return True
+
+    for n in range(len(lines) + 1):
+        delim = f"{tag}_{n}" if n else tag
+        if safe(delim):
+            return delim
+    starts = {line[:1] for line in lines}
+    for c in _FIRST:
+        if c.encode() not in starts:
+            return c + tag
+    raise PlanError(
+        "no heredoc delimiter is safe for this text: its lines start with every letter and "
+        "digit, and with the delimiter's first letters followed by non-ASCII characters"
+    )
 
 
 def heredoc(fn: str, body: str, tag: str = "WF_DATA") -> str:

@@ -4,12 +4,17 @@
 
 Invariants:
 - container paths are absolute, normalized, free of control characters and ``..``;
+- the root of a plan whose command a shell runs is a plain shell word (ASCII letters, digits,
+  ``@%+=:,./-_`` and any non-ASCII character; no space, quote or other character a shell reads
+  specially): paths under it are pasted into the command's text (WDL's ``~{file}``, CWL's
+  ``shellQuote: false``), where ``$(...)`` in a directory's name would be read as shell code;
 - everything the script writes (staged inputs, literal files, stdio) lies under ``layout.root``,
   or is one of ``layout.outside`` (absolute paths in the image's filesystem, outside the root);
 - staged and literal paths are unique, and none lies inside another staged *file*;
 - captures refer to declared outputs (a ``cwl_output_json`` capture may name none), and their
   patterns stay inside the work dir;
 - environment variable names are shell identifiers;
+- every string is valid Unicode (no lone surrogate, which no script can be written with);
 - the image is a non-empty string or explicitly None ("no image declared");
 - a script command has a shell, an argv command has words and no shell; only an argv command
   goes through the image's entrypoint;
@@ -23,14 +28,20 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from ..diagnostics import PlanError
 from .ir import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A word every shell reads as itself: the ASCII characters shlex.quote (emit.q) leaves unquoted,
+# and any non-ASCII one (no shell gives those a meaning).
+_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./\-\u0080-\U0010ffff]*\Z")
 
 
 def check(plan: TaskPlan) -> TaskPlan:
@@ -38,6 +49,27 @@ def check(plan: TaskPlan) -> TaskPlan:
     if problems:
         raise PlanError(f"invalid plan for task {plan.name!r}: " + "; ".join(problems), plan.source)
     return plan
+
+
+def _surrogates(obj: Any, where: str) -> Iterator[str]:
+    """Strings of ``obj`` (a plan, its parts, tuples of them) that UTF-8 cannot encode: a lone
+    surrogate, e.g. from JSON that escapes an astral character as a pair a reader split."""
+    if isinstance(obj, str):
+        if not obj.isascii():
+            try:
+                obj.encode("utf-8")
+            except UnicodeEncodeError as exn:
+                at = exn.start
+                yield (
+                    f"{where} is not valid Unicode: a lone surrogate {obj[at]!r} at character "
+                    f"{at}, in {obj[max(0, at - 40) : at + 40]!r}"
+                )
+    elif isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            yield from _surrogates(item, f"{where}[{i}]")
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            yield from _surrogates(getattr(obj, f.name), f"{where}.{f.name}" if where else f.name)
 
 
 def within(path: str, root: str) -> bool:
@@ -57,6 +89,10 @@ def _path_problem(what: str, path: str) -> str | None:
 
 
 def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    bad_unicode = list(_surrogates(plan, ""))
+    if bad_unicode:  # nothing else can be checked, or written, reliably
+        yield from bad_unicode
+        return
     lay = plan.layout
     for what, p in (
         ("layout.root", lay.root),
@@ -69,6 +105,14 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
             yield msg
         elif what != "layout.root" and not within(p, lay.root):
             yield f"{what} {p!r} is outside layout.root {lay.root!r}"
+    if plan.command.shell != "none" and not _PLAIN.match(lay.root):
+        yield (
+            f"layout.root {lay.root!r} is not a plain shell word, and this command runs under a "
+            "shell that has paths under the root pasted into its text (WDL's ~{file}, CWL's "
+            "shellQuote: false), where a space, a quote or $(...) would be read as shell code: "
+            "use a task directory whose path has no space, quote or other shell metacharacter "
+            "(only letters, digits, non-ASCII characters and @%+=:,./-_)"
+        )
     if lay.stage and (msg := _path_problem("layout.stage", lay.stage)) is not None:
         yield msg
     if lay.work_alias and (msg := _path_problem("layout.work_alias", lay.work_alias)) is not None:

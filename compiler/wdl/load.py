@@ -9,6 +9,7 @@ Every miniwdl error becomes a ``SourceError``/``InputError`` carrying the source
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 from typing import Any
@@ -17,6 +18,7 @@ import WDL
 from WDL import Env, Error, Tree, Value
 
 from ..diagnostics import InputError, Pos, SourceError, Unsupported, WfError
+from ..jsonyaml import yaml_flow
 from .lower import pos_of
 
 # miniwdl's task-evaluation steps are internal API; they are used from this one module, for the
@@ -128,7 +130,14 @@ def read_inputs(
 
     try:
         tgt, env, _ = WDL.CLI.runner_input(
-            doc, [], inputs, [], [], task=task_name, root="/", downloadable=_downloadable_uri
+            doc,
+            [],
+            exact_json(inputs),
+            [],
+            [],
+            task=task_name,
+            root="/",
+            downloadable=_downloadable_uri,
         )
     except Error.InputError as exn:
         raise InputError(str(exn).replace("\n", " "), None) from None
@@ -137,6 +146,27 @@ def read_inputs(
     except FileNotFoundError as exn:
         raise InputError(f"cannot read inputs {inputs}: {exn.strerror}") from None
     return tgt, env
+
+
+def exact_json(inputs: str | None) -> str | None:
+    """``inputs`` (a file, or JSON text) as text miniwdl's YAML parser reads exactly: JSON is
+    parsed here and handed on as YAML flow text (``wfrewrite.compiler.jsonyaml``: astral
+    characters, NELs and long Map keys kept as they are); anything else (YAML, a URL, a file
+    that cannot be read) goes on as it is, for miniwdl's own reading and errors."""
+    if not inputs or inputs.strip() == "-":
+        return inputs
+    text = inputs
+    if not inputs.lstrip().startswith("{"):
+        try:
+            with open(inputs, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError):
+            return inputs
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return inputs
+    return yaml_flow(data) if isinstance(data, dict) else inputs
 
 
 def _downloadable_uri(uri: str, directory: bool) -> bool:

@@ -5,6 +5,8 @@
 ## (WF_REAL, ...) instead of printing it: a command substitution costs a fork.
 
 WF_TAB='	'
+WF_NL='
+'
 WF_PHASE=setup
 WF_MODE=all
 WF_STATUS=

@@ -154,6 +154,23 @@ def test_cloud_runtime_keys_warn_by_name(tmp_path: Path) -> None:
     )
 
 
+def test_a_run_dir_named_like_code_is_refused_not_run(tmp_path: Path) -> None:
+    """The local executor's task root is the run dir itself, and WDL pastes file paths under it
+    into the command's text (``cat ~{write_lines(xs)}``): a run dir named ``$(touch ...)`` used
+    to run that code. Now the plan is refused, naming the root, and nothing runs."""
+    src = tmp_path / "t.wdl"
+    src.write_text(
+        "version 1.1\ntask t {\n  input { String s = 'x' }\n"
+        "  command <<< cat ~{write_lines([s])} >>>\n}\n"
+    )
+    runs = tmp_path / "runs $(touch PWNED)"
+    runs.mkdir()
+    r = wfrewrite("run", str(src), "--executor", "local", "--dir", str(runs))
+    assert r.rc == 1, r.stderr
+    assert "is not a plain shell word" in r.stderr and "runs $(touch PWNED)" in r.stderr
+    assert not list(tmp_path.rglob("PWNED"))
+
+
 def test_collect_reports_every_unsupported_feature_at_once(tmp_path: Path) -> None:
     """--unsupported collect: each feature by name and position, then one failure."""
     src = tmp_path / "many.wdl"

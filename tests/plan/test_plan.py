@@ -183,6 +183,39 @@ def test_checker_refuses(change: dict[str, object], message: str) -> None:
         check(plan(**change))
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"command": Command(script="echo \ud83d\ude00\n")}, "command.script"),
+        ({"env": (EnvVar(name="A", value="x\udcff"),)}, r"env\[0\].value"),
+        ({"stage": (StageItem(source="/d/\udcff", path="/mnt/wfr/work/x"),)}, r"stage\[0\].source"),
+        ({"command": Command(argv=("echo", "\ud800"), shell="none")}, r"command.argv\[1\]"),
+    ],
+)
+def test_checker_refuses_lone_surrogates_by_field(change: dict[str, object], field: str) -> None:
+    """A string UTF-8 cannot encode (JSON's surrogate pair split by a YAML reader, say) is
+    refused naming its field, instead of a UnicodeEncodeError when the script is written."""
+    with pytest.raises(PlanError, match=rf"{field} is not valid Unicode: a lone surrogate"):
+        check(plan(**change))
+
+
+@pytest.mark.parametrize(
+    "root",
+    ["/runs/a b", "/runs/$(touch x)", "/runs/`id`", "/r/it's", "/r/{a,b}", "/r/~x", "/r/a;b"],
+)
+def test_a_shell_command_needs_a_plain_root(root: str) -> None:
+    """A shell reads the command's text, into which WDL (``~{file}``) and CWL (``shellQuote:
+    false``) paste paths under the root: a root a shell would read as code is refused; an argv
+    command takes any root, and any non-ASCII character is plain."""
+    lay = Layout.under(root)
+    paths = {"layout": lay, "stdout": f"{lay.root}/stdout.txt", "stderr": f"{lay.root}/stderr.txt"}
+    with pytest.raises(PlanError, match=r"layout.root .* is not a plain shell word"):
+        check(plan(**paths))
+    check(plan(**paths, command=Command(argv=("ls",), shell="none")))
+    plain = Layout.under("/runs/été_@%+=:,.-1")
+    check(plan(layout=plain, stdout=f"{plain.root}/o", stderr=f"{plain.root}/e"))
+
+
 def image(name: str, *entrypoint: str, **kw: object) -> Facts:
     return Facts(image=ImageFacts(image=name, entrypoint=tuple(entrypoint), **kw))  # type: ignore[arg-type]
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import string
 import subprocess
 import time
 from pathlib import Path
@@ -179,6 +180,39 @@ def test_escapes_are_refused(
     assert all(f["type"] == "directory" for f in m["files"]), "the escaping file must not be listed"
 
 
+@pytest.mark.parametrize(
+    "capture",
+    [
+        Capture(output="o", kind="directory", pattern="d"),
+        Capture(output="o", kind="tree", pattern=".", required=False, exclude="_inputs"),
+        Capture(output="o", kind="glob", pattern="d", required=False, files_only=False),
+    ],
+)
+def test_a_newline_in_a_directory_output_is_refused_by_name(
+    shell: str, busybox_bin: Path, tmp_path: Path, capture: Capture
+) -> None:
+    """``find`` lists a name a line: a file named "a<newline>b" (and a file "a" beside it)
+    used to read as "a" twice and a relative "b", and failed as a dangling symlink or listed
+    the wrong files. It is refused, naming the output and the newline; a newline under the
+    excluded dir (the staged inputs) is no output and no matter."""
+    script = "mkdir -p d _inputs; : > d/a; : > \"$(printf 'd/a\\nb')\"\n"
+    plan = make_plan(
+        tmp_path / "task", command=Command(script=script), outputs=("o",), captures=(capture,)
+    )
+    _p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "collection_failed", m
+    assert "output 'o'" in m["message"] and "has a newline" in m["message"], m["message"]
+    assert [f["path"] for f in m["files"] if f["type"] == "file"].count("work/d/a") <= 1
+    excluded = make_plan(
+        tmp_path / "task2",
+        command=Command(script="mkdir _inputs; : > \"$(printf '_inputs/a\\nb')\"; : > ok\n"),
+        outputs=("o",),
+        captures=(capture,) if capture.kind == "tree" else (),
+    )
+    _p, m = run(excluded, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", m["message"]
+
+
 def test_glob_semantics(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
     """Files only, sorted bytewise, no hidden files, spaces kept, no match is not an error."""
     plan = make_plan(
@@ -229,6 +263,29 @@ def test_values_never_become_code(shell: str, busybox_bin: Path, tmp_path: Path)
     for i, c in enumerate(contents):
         assert (root / "work" / f"lit{i}").read_bytes() == c, i
     assert not list(tmp_path.rglob("pwned"))
+
+
+def test_lines_that_begin_like_the_delimiter_keep_their_bytes(
+    shell: str, busybox_bin: Path, tmp_path: Path
+) -> None:
+    """dash (0.5.12) drops the byte after a heredoc line's first characters when they spell
+    the start of the delimiter and that byte is not ASCII: the command line "W\\xc3\\xa9" read
+    as "W\\xa9" (delimiter WF_COMMAND). The emitter picks a delimiter no line begins to spell
+    out so."""
+    root = tmp_path / "task"
+    lines = ["Wé", "WF_é", "WF_COMMANDé", "WF_COMMAND", "WF_COMMAND_1\u0094", "W\U0001f4a5", "é"]
+    script = "cat <<'END' > out.txt\n" + "\n".join(lines) + "\nEND\n"
+    plan = make_plan(
+        root,
+        command=Command(script=script),
+        stage=(StageItem(source=str(tmp_path / "Wé.txt"), path=f"{root}/work/in/Wé.txt"),),
+    )
+    (tmp_path / "Wé.txt").write_text("x")
+    p, m = run(plan, shell, busybox_bin, tmp_path)
+    assert m["status"] == "succeeded", p.stderr
+    assert (root / "wfrewrite" / "command").read_bytes() == script.encode()
+    assert (root / "work" / "out.txt").read_text() == "\n".join(lines) + "\n"
+    assert (root / "work" / "in" / "Wé.txt").read_text() == "x"
 
 
 def test_argv_command_needs_no_shell(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
@@ -346,3 +403,17 @@ def test_printf_format_escapes() -> None:
     assert printf_format(b"\x01\n\t") == "\\001\n\t"
     assert printf_format(b"\xff") == "\\377"
     assert printf_format(b"-n x") == "\\055n x"
+
+
+def test_delimiter_choice() -> None:
+    from wfrewrite.compiler.diagnostics import PlanError
+    from wfrewrite.compiler.emit.script import _delimiter
+
+    assert _delimiter("echo\n", "WF_COMMAND") == "WF_COMMAND"
+    assert _delimiter("WF_COMMAND\n", "WF_COMMAND") == "WF_COMMAND_1"
+    assert _delimiter("WF_COMMAND_1é\nWF_COMMAND\n", "WF_COMMAND") == "WF_COMMAND_2"
+    assert _delimiter("Wé\n", "WF_COMMAND") == "AWF_COMMAND"
+    assert _delimiter("Wé\nA\n", "WF_COMMAND") == "BWF_COMMAND"
+    every = "".join(f"{c}é\n" for c in string.ascii_letters + string.digits + "_")
+    with pytest.raises(PlanError, match="no heredoc delimiter is safe"):
+        _delimiter(every, "WF_COMMAND")

@@ -64,6 +64,8 @@ wf_plan_command() {
 }
 
 WF_TAB='	'
+WF_NL='
+'
 WF_PHASE=setup
 WF_MODE=all
 WF_STATUS=
@@ -559,10 +561,21 @@ wf_cap_tree() {
     _ct_x=-
     [ "${3:--}" = - ] || _ct_x=$WF_WORK/$3
     wf_record "$1" "$_ct_dir"
-    find "$_ct_dir" >"$WF_META/find.txt" || wf_fail collection_failed "cannot list $_ct_dir"
+    case $_ct_x in
+        "$_ct_dir"/*)
+            _ct_p=./${_ct_x#"$_ct_dir"/}
+            _ct_nl=$(cd "$_ct_dir" && find . -path "$_ct_p" -prune -o -name "*$WF_NL*" -print &&
+                find . -path "$_ct_p" -prune -o -print >"$WF_META/find.txt")
+            ;;
+        *) _ct_nl=$(find "$_ct_dir" -name "*$WF_NL*" && find "$_ct_dir" >"$WF_META/find.txt") ;;
+    esac || wf_fail collection_failed "cannot list $_ct_dir"
+    [ -z "$_ct_nl" ] || wf_fail collection_failed "output '$1': a name under $_ct_dir has a newline: ${_ct_nl#./}"
     while IFS= read -r _ct_f; do
         case $_ct_f in
-            "$_ct_dir" | "$WF_META" | "$WF_META"/* | "$_ct_x" | "$_ct_x"/*) continue ;;
+            ./*) _ct_f=$_ct_dir/${_ct_f#./} ;;
+        esac
+        case $_ct_f in
+            . | "$_ct_dir" | "$WF_META" | "$WF_META"/* | "$_ct_x" | "$_ct_x"/*) continue ;;
         esac
         wf_record "$1" "$_ct_f"
     done <"$WF_META/find.txt"
