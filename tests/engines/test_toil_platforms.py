@@ -1,0 +1,115 @@
+"""Toil's leader mode on the platforms it exists for: `toil-wdl-runner` and `toil-cwl-runner`
+`--no-appliance` run the example scatter/gather workflow, and a 24-way scatter, with every task
+a Kubernetes Job on the test bed's real cluster (or a TES task on its real Funnel), Toil's leader
+and job store on this machine; the outputs are the workflow's, and nothing of the run is left
+on the platform afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import BIN, EXAMPLES, ObjectStores
+
+from wfrewrite.runtime.job import LABEL_RUN, run_label_of
+
+pytestmark = pytest.mark.kubernetes
+
+SCATTER = """version 1.1
+workflow wide {
+  scatter (i in range(24)) {
+    call square { input: n = i }
+  }
+  output { Int total = length(square.out) }
+}
+task square {
+  input { Int n }
+  command <<< echo $(( ~{n} * ~{n} )) > out.txt >>>
+  output { File out = "out.txt" }
+  runtime { docker: "busybox:latest"  cpu: 0.1  memory: "32 MiB" }
+}
+"""
+
+
+@dataclass
+class Platform:
+    args: tuple[str, ...]
+    left: Callable[[str], list[str]]  # what of the run labelled so is still on the platform
+
+
+@pytest.fixture(params=["kubernetes"])
+def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator[Platform]:
+    prefix = f"wfr-k8s/toil-{uuid.uuid4().hex[:8]}"
+    if request.param == "kubernetes":
+        kubeconfig = request.getfixturevalue("kubernetes")
+        from kubernetes import client, config
+
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+        api = client.ApiClient(cfg)
+        batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+
+        def left(run: str) -> list[str]:
+            sel = f"{LABEL_RUN}={run}"
+            jobs = batch.list_namespaced_job("default", label_selector=sel).items
+            pods = core.list_namespaced_pod("default", label_selector=sel).items
+            return [o.metadata.name for o in [*jobs, *pods]]
+
+        args = ("--wfrewrite-executor", "kubernetes", "--wfrewrite-k8s-host-network")
+        yield Platform((*args, "--wfrewrite-store", f"{objstore.http}/{prefix}/"), left)
+
+
+def toil(runner: str, tmp: Path, *args: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+    job_store = tmp / "js"
+    p = subprocess.run(
+        [str(BIN / runner), "--no-appliance", "--jobStore", str(job_store), "--retryCount", "0",
+         "--logLevel", "INFO", *args],
+        cwd=tmp, env=dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}"),
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr[-4000:]
+    return json.loads(p.stdout), run_label_of(str(job_store))
+
+
+def test_wdl_scatter_gather(platform: Platform, tmp_path: Path) -> None:
+    wf = EXAMPLES / "workflows"
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps({"scatter_gather.text": str(EXAMPLES / "data" / "alice.txt")}))
+    out, run = toil(
+        "toil-wdl-runner", tmp_path, str(wf / "scatter_gather.wdl"), str(inputs),
+        "--outputDirectory", str(tmp_path / "out"),
+        *platform.args,
+    )  # fmt: skip
+    assert out["scatter_gather.total_words"] == 57
+    assert out["scatter_gather.chunk_count"] == 2
+    report = Path(out["scatter_gather.report"]).read_text()
+    assert report == "part-000.txt\t31\npart-001.txt\t26\n"
+    assert platform.left(run) == []
+
+
+def test_cwl_scatter_gather(platform: Platform, tmp_path: Path) -> None:
+    wf = EXAMPLES / "workflows" / "cwl"
+    out, run = toil(
+        "toil-cwl-runner", tmp_path, "--outdir", str(tmp_path / "out"), *platform.args,
+        str(wf / "scatter_gather.cwl"), str(wf / "scatter_gather.job.yml"),
+    )  # fmt: skip
+    assert (out["total_words"], out["chunk_count"]) == (57, 2)
+    assert Path(out["report"]["path"]).read_text() == "part-000.txt\t31\npart-001.txt\t26\n"
+    assert platform.left(run) == []
+
+
+def test_a_24_way_scatter(platform: Platform, tmp_path: Path) -> None:
+    src = tmp_path / "wide.wdl"
+    src.write_text(SCATTER)
+    out, run = toil(
+        "toil-wdl-runner", tmp_path, str(src), "{}", "--outputDirectory", str(tmp_path / "out"),
+        *platform.args,
+    )  # fmt: skip
+    assert out == {"wide.total": 24}
+    assert platform.left(run) == []
