@@ -195,7 +195,8 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
         need["awk"] = "to list and name the outputs to upload (url transport)"
         need["rm"] = "to remove partial downloads (url transport)"
         need["sleep"] = "to back off between retries (url transport)"
-    elif plan.stage and plan.transport == "mounted":
+    elif plan.stage and (plan.transport == "mounted" or plan.layout.stage):
+        # mounted, or platform with a staging dir: the script links or copies from it
         if plan.link_mode in ("symlink", "hardlink"):
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):

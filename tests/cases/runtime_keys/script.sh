@@ -63,6 +63,8 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_OUTBOX=
+WF_DELIVERED=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -604,6 +606,10 @@ wf_on_exit() {
             _we_code=$WF_CODE
         fi
     fi
+    # the outcome went with the files to the outbox: the container itself succeeds
+    if [ -n "$WF_OUTBOX" ] && [ -n "$WF_DELIVERED" ]; then
+        _we_code=0
+    fi
     exit "$_we_code"
 }
 
@@ -620,6 +626,11 @@ wf_main() {
     case $WF_MODE in
         all | prologue | epilogue) ;;
         *) wf_fail internal_error "unknown mode '$WF_MODE' (all, prologue or epilogue)" ;;
+    esac
+    case ${2:-} in
+        '') ;;
+        outbox) WF_OUTBOX=$WF_META/outbox ;;
+        *) wf_fail internal_error "unknown delivery '$2' (outbox, or nothing)" ;;
     esac
     trap wf_on_exit EXIT
     trap 'wf_on_signal TERM' TERM
