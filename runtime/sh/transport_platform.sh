@@ -1,10 +1,11 @@
 # shellcheck shell=sh disable=SC2034  # WF_PARTIAL, WF_DELIVERED: read by main.sh
 ## transport_platform.sh -- the `platform` transport's hooks: the platform (a TES server, a
 ## Kubernetes init container) put every input in place before the script started, and takes
-## the outputs after it ends. Inputs are either at their paths already (no staging dir: the
-## script only checks them, with their sizes when known) or in the staging dir WF_STAGE_DIR
-## under names the platform can mount (the script then links or copies each one to its path,
-## as the mounted transport does: wf_stage_all). With an outbox (wf_main MODE outbox), every
+## the outputs after it ends. An input whose source is a URL or an absolute path is at its own
+## path already (the script only checks it, with its size when known); one whose source is a
+## name is in the staging dir WF_STAGE_DIR, where the platform could mount it (a name its
+## command line takes, an input to be made writable), and the script links or copies it to its
+## path as the mounted transport does (wf_stage_one). With an outbox (wf_main MODE outbox), every
 ## file the manifest lists, the logs and the manifest itself are linked under WF_OUTBOX at
 ## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs.
 
@@ -16,11 +17,7 @@ wf_transport_probe() {
 }
 
 wf_transport_stage() {
-    if [ -n "$WF_STAGE_DIR" ]; then
-        wf_plan_stage wf_stage_all
-    else
-        wf_plan_stage wf_stage_check
-    fi
+    wf_plan_stage wf_stage_check
 }
 
 wf_transport_unstage() {
@@ -82,6 +79,13 @@ wf_outbox() {
 
 wf_stage_check() {
     while IFS=$WF_TAB read -r _wk_kind _wk_mode _wk_src _wk_dst _wk_size _wk_rest; do
+        case $_wk_src in
+            /* | *://*) ;;
+            *)
+                wf_stage_one "$_wk_kind" "$_wk_mode" "$_wk_src" "$_wk_dst" "$_wk_size"
+                continue
+                ;;
+        esac
         if [ "$_wk_kind" = directory ]; then
             [ -d "$_wk_dst" ] || wf_fail staging_failed "the platform did not stage the directory $_wk_dst (from $_wk_src)"
         else

@@ -205,29 +205,37 @@ wf_link_work() {
 
 wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
-        case $_ws_src in
-            /*) ;;
-            *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
-        esac
-        if [ "$_ws_kind" = directory ]; then
-            [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
-        else
-            [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
-        fi
-        [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
-            wf_fail staging_failed "cannot create the directory of $_ws_dst"
-        if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
-            case $_ws_dst in
-                "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
-                *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
-            esac
-        fi
-        _ws_how=$WF_LINK_MODE
-        [ "$_ws_mode" != w ] || _ws_how=copy
-        wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
-            wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
-        [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
+        wf_stage_one "$_ws_kind" "$_ws_mode" "$_ws_src" "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_stage_one KIND r|w SOURCE DESTINATION SIZE: one input from the staging dir (or its absolute
+# path) to its destination, linked or copied as the link mode says (copied where writable).
+wf_stage_one() {
+    _ws_src=$3
+    _ws_dst=$4
+    case $_ws_src in
+        /*) ;;
+        *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
+    esac
+    if [ "$1" = directory ]; then
+        [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
+    else
+        [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
+    fi
+    [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
+        wf_fail staging_failed "cannot create the directory of $_ws_dst"
+    if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
+        case $_ws_dst in
+            "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
+            *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
+        esac
+    fi
+    _ws_how=$WF_LINK_MODE
+    [ "$2" != w ] || _ws_how=copy
+    wf_put "$_ws_how" "$1" "$_ws_src" "$_ws_dst" ||
+        wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
+    [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
 # wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
