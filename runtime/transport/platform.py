@@ -6,25 +6,30 @@ container itself; the driver puts the inputs in the store once and brings the ou
         # /data/names.txt -> s3://wfr-tests/runs/in/ad55... (content-keyed: a HEAD first, and one
         # upload per content and process, however many tasks read it)
     plan = run_passes(plan, facts, t.passes(isolated=True, link_mode="symlink"))
-        # StageItem(source="0/names.txt", path="/mnt/wfr/work/_miniwdl_inputs/0/names.txt",
-        #           size=12, checksum="sha1$ad55..."); layout.stage == "/mnt/wfr/stage"
+        # StageItem(source="s3://wfr-tests/runs/in/ad55...",
+        #           path="/mnt/wfr/work/_miniwdl_inputs/0/names.txt", size=12, checksum="sha1$ad55...")
     job = t.finish(job, facts)
     t.inputs(job) == [PlatformInput(url="s3://wfr-tests/runs/in/ad55...",
-                                    path="/mnt/wfr/stage/0/names.txt", kind="file")]
+                                    path="/mnt/wfr/work/_miniwdl_inputs/0/names.txt", kind="file")]
     t.outbox(job) == ("/mnt/wfr/wfrewrite/outbox", "s3://wfr-tests/runs/out/wfr-hello-5f2c.../")
     ... the platform puts each input at its path, runs `sh -c SCRIPT wfrewrite all outbox`, and
         uploads the outbox directory ...
     t.fetch(job.plan, "/runs/t1")    # the manifest first, then what it lists, sizes and sha1s
                                      # checked; then the outbox leaves the store
 
-Why a staging dir: a TES server mounts every input read-only, one file at a time, on a command
-line it splits on whitespace (Funnel), so an input named ``moby dick.txt`` cannot be mounted at
-its path, and nothing mounted read-only can be written. The platform puts each input at a safe
-name under ``stage/`` and the script links it to its path, or copies it where it must be
-writable (``runtime/sh/transport_platform.sh``). Why an outbox: the server uploads no outputs
-of an executor that failed, and a missing FILE output fails the whole task, so the outputs go
-as one DIRECTORY (the script links every file the manifest lists into it and exits 0; its
-outcome is in the manifest).
+Where inputs go. A TES server mounts every input read-only, one file at a time, so an input it
+puts at its own path is a real file there, as a bind mount is (no link, no copy); the script
+checks it is there, with its size. But Funnel splices the mounts into a command line it splits
+on whitespace and reads ':' in, so an input named ``moby dick.txt`` cannot be mounted at its
+path, and nothing mounted read-only can be written or have anything put inside it: such an
+input goes to a safe name under ``stage/`` and the script links it to its path, or copies it
+where it must be writable (``runtime/sh/transport_platform.sh``). A local directory goes as its
+files, each by content (Funnel's S3 client takes a key that begins another key, ``x.bam`` beside
+``x.bam.bai``, for a directory, and keeps no empty directories: those the script makes).
+
+Why an outbox: the server uploads no outputs of an executor that failed, and a missing FILE
+output fails the whole task, so the outputs go as one DIRECTORY (the script links every file
+the manifest lists into it and exits 0; its outcome is in the manifest).
 
 Stores: ``s3://bucket/prefix`` (``--s3-endpoint``), which the server reads and writes itself,
 or ``file:///shared/dir``, a directory it shares with this machine (inputs go in as hard links,
@@ -47,7 +52,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from wfrewrite.compiler.diagnostics import WfError
-from wfrewrite.compiler.plan import Pass, StageItem, TaskPlan
+from wfrewrite.compiler.plan import LiteralFile, Pass, StageItem, TaskPlan
+from wfrewrite.compiler.plan.passes import link_mode as link_mode_pass
 from wfrewrite.compiler.plan.passes import platform_transport
 
 from ..job import Job
@@ -62,6 +68,10 @@ log = logging.getLogger("wfrewrite.transport.platform")
 STAGE = "stage"  # the staging dir under the task's root, where the platform puts the inputs
 OUTBOX = "outbox"  # under the meta dir: the one DIRECTORY output
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@%=,-]")
+# A local directory of more files than this goes as one DIRECTORY input (a tree in the store)
+# rather than one input per file: the TES task stays small (a task of a megabyte or two
+# poisons Funnel's task listings).
+DIR_FILES_MAX = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +85,28 @@ class PlatformInput:
 
 @dataclass(frozen=True, slots=True)
 class PlatformFacts:
-    """What binding found out with I/O: each input's name under the staging dir, where the
-    platform finds it, its size and sha1 (where known), and the placeholders of remote ones."""
+    """What binding found out with I/O: where the platform finds each input and where it puts
+    it, its size and sha1 (where known), and the placeholders of remote ones."""
 
-    stage: tuple[StageItem, ...]  # sources are names under the staging dir
+    # sources: the platform's URL for an input put at its own path, else its name under the
+    # staging dir (the script links or copies it from there)
+    stage: tuple[StageItem, ...]
     urls: tuple[str, ...]  # the platform's URL of each, in the same order
-    placeholders: dict[str, str] = field(default_factory=dict)  # name -> local placeholder
+    paths: tuple[str, ...]  # where the platform puts each
+    literals: tuple[LiteralFile, ...] = ()  # the empty directories of directory inputs
+    placeholders: dict[str, str] = field(default_factory=dict)  # bound source -> placeholder
 
 
 def bind_platform(plan: TaskPlan, facts: PlatformFacts) -> TaskPlan:
-    """The pass: inputs come from the staging dir, under the names the platform uses."""
+    """The pass: the inputs as the platform puts them (a staging dir for those it cannot put
+    at their own paths)."""
     layout = replace(plan.layout, stage=posixpath.join(plan.layout.root, STAGE))
-    return plan.replace(transport="platform", stage=facts.stage, layout=layout)
+    return plan.replace(
+        transport="platform",
+        stage=facts.stage,
+        literals=(*plan.literals, *facts.literals),
+        layout=layout,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,38 +150,66 @@ class PlatformTransport(RemoteInputs, Transport):
 
     def gather(self, plan: TaskPlan, host_root: str) -> PlatformFacts:
         """Put every local input in the store (unless it is there), find the size of remote
-        ones, and name each under the staging dir."""
-        names = stage_names(plan, self.remote_uri)
-        stage: list[StageItem] = []
-        urls: list[str] = []
-        placeholders: dict[str, str] = {}
-        for item, name in zip(plan.stage, names, strict=True):
+        ones, and say where the platform puts each: at its own path where it can (a real file,
+        as a bind mount is: no link, no copy), else under a safe name in the staging dir. A
+        local directory goes as its files (each by content, shared with every other input of
+        that content) and its empty directories as literal ones, up to DIR_FILES_MAX files."""
+        entries: list[tuple[StageItem, str, str | None]] = []  # (item, URL, placeholder)
+        literals: list[LiteralFile] = []
+        for item in plan.stage:
             uri = self.remote_uri(item.source)
-            if uri is not None:
-                placeholders[name] = item.source
-                url, size = self._remote(uri, item.kind)
-                checksum = None
-            elif item.source.startswith("/"):
-                if item.kind == "directory":
-                    url, size, checksum = self._local_dir(item.source), None, None
-                else:
-                    key, size, sha1 = self._local_file(item.source)
-                    url, checksum = self.store.platform_url(key), f"sha1${sha1}"
+            if uri is not None or not item.source.startswith("/"):
+                url, size = self._remote(uri or item.source, item.kind)
+                sized = replace(item, size=size if size is not None else item.size)
+                entries.append((sized, url, item.source if uri is not None else None))
+            elif item.kind == "file":
+                entries.append(self._file_entry(item, item.source, item.path))
             else:
-                url, size = self._remote(item.source, item.kind)
-                checksum = item.checksum
-            stage.append(replace(item, source=name, size=size, checksum=checksum))
-            urls.append(url)
-        return PlatformFacts(stage=tuple(stage), urls=tuple(urls), placeholders=placeholders)
+                files, empty = _walk(item.source, item.path)
+                if len(files) > DIR_FILES_MAX:
+                    entries.append((item, self._local_dir(item.source, files), None))
+                    continue
+                for source, path in files:
+                    entries.append(self._file_entry(item, source, path))
+                literals += [LiteralFile(path=p, kind="directory") for p in empty]
+        expanded = plan.replace(
+            stage=tuple(e[0] for e in entries), literals=(*plan.literals, *literals)
+        )
+        names = stage_names(expanded, self.remote_uri)
+        direct = placed_directly(expanded)
+        where = posixpath.join(plan.layout.root, STAGE)
+        stage: list[StageItem] = []
+        paths: list[str] = []
+        placeholders: dict[str, str] = {}
+        for n, ((item, url, placeholder), name) in enumerate(zip(entries, names, strict=True)):
+            source = url if n in direct else name
+            if placeholder is not None:
+                placeholders[source] = placeholder
+            stage.append(replace(item, source=source))
+            paths.append(item.path if n in direct else posixpath.join(where, name))
+        return PlatformFacts(
+            stage=tuple(stage),
+            urls=tuple(e[1] for e in entries),
+            paths=tuple(paths),
+            literals=tuple(literals),
+            placeholders=placeholders,
+        )
+
+    def _file_entry(
+        self, item: StageItem, source: str, path: str
+    ) -> tuple[StageItem, str, str | None]:
+        key, size, sha1 = self._local_file(source)
+        one = replace(item, source=source, path=path, kind="file", size=size)
+        return replace(one, checksum=f"sha1${sha1}"), self.store.platform_url(key), None
 
     def passes(self, *, isolated: bool, link_mode: str) -> list[Pass]:
-        return [platform_transport, bind_platform]
+        mode = link_mode_pass(self.options.link_mode or link_mode)
+        return [platform_transport, mode, bind_platform]
 
     def finish(self, job: Job, facts: PlatformFacts) -> Job:
-        where = job.plan.layout.stage
         inputs = tuple(
-            PlatformInput(url=url, path=posixpath.join(where, item.source), kind=item.kind)
-            for item, url in zip(job.plan.stage, facts.urls, strict=True)
+            PlatformInput(url=url, path=path, kind=item.kind)
+            for item, url, path in zip(job.plan.stage, facts.urls, facts.paths, strict=True)
         )
         with self._lock:
             self._jobs[os.path.realpath(job.host_root)] = _Bound(
@@ -233,29 +281,28 @@ class PlatformTransport(RemoteInputs, Transport):
         self._once(key, lambda: _has(self.store.head(key), size, sha1), put)
         return key, size, sha1
 
-    def _local_dir(self, top: str) -> str:
-        """A local directory in the store under ``in/<tree sha1>/``, its files put there unless
-        the tree's marker is found; the platform's URL of it. (S3 keeps no empty
-        directories.)"""
-        listing: list[str] = []
-        files: list[tuple[str, str]] = []
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, top)
-            for d in dirnames:
-                listing.append(f"d\t{posixpath.normpath(posixpath.join(rel_dir, d))}\n")
-            for name in sorted(filenames):
-                path, rel = os.path.join(dirpath, name), posixpath.join(rel_dir, name)
-                size, sha1 = self._sum(path)
-                listing.append(f"f\t{posixpath.normpath(rel)}\t{size}\t{sha1}\n")
-                files.append((posixpath.normpath(rel), path))
-        body = "".join(listing).encode()
+    def _local_dir(self, top: str, files: list[tuple[str, str]]) -> str:
+        """A large local directory as one tree in the store, ``in/<tree sha1>/`` (put there
+        unless its marker is found), for one DIRECTORY input; the platform's URL of it."""
+        rels = [os.path.relpath(src, top).replace(os.sep, "/") for src, _ in files]
+        if not self.store.takes_directories and any(
+            b.startswith(a) for a, b in zip(sorted(rels), sorted(rels)[1:], strict=False)
+        ):
+            raise WfError(
+                f"input directory {top}: more than {DIR_FILES_MAX} files, and a name that begins "
+                "another one (Funnel's S3 directory download takes such a file for a directory): "
+                "use a file:// store or --transport url"
+            )
+        body = "".join(
+            f"{rel}\t{'/'.join(map(str, self._sum(src)))}\n"
+            for rel, (src, _) in zip(rels, files, strict=True)
+        ).encode()
         tree = hashlib.sha1(body).hexdigest()
         base, marker = f"in/{tree}/", f"trees/{tree}"
 
         def put() -> None:
-            for rel, path in files:
-                self.store.put_file(base + rel, path, self._sum(path)[1])
+            for rel, (src, _) in zip(rels, files, strict=True):
+                self.store.put_file(base + rel, src, self._sum(src)[1])
             self.store.put_bytes(marker, body)  # last: the tree is all there
             log.info("input directory %s: put in the store at %s", top, base)
 
@@ -271,9 +318,20 @@ class PlatformTransport(RemoteInputs, Transport):
             if s3 is None:
                 return uri, None
             bucket, _, key = uri[5:].partition("/")
-            head = s3.head_uri(bucket, urllib.parse.unquote(key))
+            key = urllib.parse.unquote(key)
+            head = s3.head_uri(bucket, key)
             if head is None:
                 raise WfError(f"input {uri}: there is no such object")
+            if s3.begins_another(bucket, key):
+                # Funnel would take it for a directory (x.bam beside x.bam.bai): the store
+                # gets a copy, made by the S3 server itself, under a name that begins none
+                copy = f"in/r{s3.etag(bucket, key)}"
+                self._once(
+                    copy,
+                    lambda: self.store.head(copy) is not None,
+                    lambda: self.store.copy_from(bucket, key, copy),
+                )
+                return self.store.platform_url(copy), head.size
             return uri, head.size
         return uri, head_size(uri, None)
 
@@ -322,6 +380,42 @@ def _has(head: Head | None, size: int, sha1: str) -> bool:
 def _s3_of(store: Store) -> S3Store | None:
     inner = getattr(store, "inner", store)
     return inner if isinstance(inner, S3Store) else None
+
+
+def _walk(top: str, dest: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The files of the local directory ``top`` as (local path, path under ``dest``), and the
+    directories under ``dest`` that hold no file (``dest`` itself if it is empty)."""
+    files: list[tuple[str, str]] = []
+    empty: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        here = dest if rel == "." else f"{dest}/{rel}"
+        if not dirnames and not filenames:
+            empty.append(here)
+        files += [(os.path.join(dirpath, f), f"{here}/{f}") for f in sorted(filenames)]
+    return files, empty
+
+
+def placed_directly(plan: TaskPlan) -> set[int]:
+    """The inputs (by index) the platform can put at their own paths: read-only, a name its
+    command line takes, no other input or literal file inside (a directory input is mounted
+    read-only as a whole), and not inside a directory input."""
+    inside: set[str] = set()  # paths with something else under them
+    dirs = [s.path for s in plan.stage if s.kind == "directory"]
+    for p in [*(s.path for s in plan.stage), *(lit.path for lit in plan.literals)]:
+        parent = posixpath.dirname(p)
+        while parent not in ("/", ""):
+            inside.add(parent)
+            parent = posixpath.dirname(parent)
+    out = set()
+    for n, s in enumerate(plan.stage):
+        if s.writable or _UNSAFE.search(s.path.replace("/", "")) or s.path in inside:
+            continue
+        if any(s.path.startswith(d.rstrip("/") + "/") for d in dirs):
+            continue
+        out.add(n)
+    return out
 
 
 def safe_name(base: str) -> str:

@@ -64,6 +64,9 @@ class Store:
 
     # key_url gives URLs a script can GET (False: only a platform reads this store)
     serves_urls = True
+    # a platform reads a directory of it as one input whatever its names (Funnel's S3 client
+    # takes a key that begins another key for a directory)
+    takes_directories = False
 
     def key_url(self, key: str) -> str:
         """A URL the script may GET ``key`` from (presigned where the store needs it)."""
@@ -124,6 +127,10 @@ class Store:
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under ``prefix``; how many there were."""
         raise NotImplementedError
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        """Copy s3://bucket/key to ``dest`` in this store, server-side."""
+        raise WfError(f"this store cannot copy s3://{bucket}/{key} (give an s3:// store)")
 
 
 class HttpStore(Store):
@@ -301,6 +308,17 @@ class S3Store(Store):
             raise WfError(f"s3://{bucket}/{key}: {e}") from None
         return Head(int(got["ContentLength"]), (got.get("Metadata") or {}).get("sha1"))
 
+    def begins_another(self, bucket: str, key: str) -> bool:
+        """Whether some other key of the bucket begins with ``key``."""
+        got = self.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=2)
+        return any(o["Key"] != key for o in got.get("Contents", []))
+
+    def etag(self, bucket: str, key: str) -> str:
+        return str(self.s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"').replace("-", "m")
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
+
     def delete_prefix(self, prefix: str) -> int:
         keys = [
             {"Key": obj["Key"]}
@@ -320,6 +338,7 @@ class FileStore(Store):
     could GET. Files go in as hard links where they can (no copy), and come out by rename."""
 
     serves_urls = False
+    takes_directories = True
 
     def __init__(self, base: str) -> None:
         if not base.startswith("/") or any(c.isspace() or c == ":" for c in base):
@@ -455,6 +474,10 @@ class Prefixed(Store):
     def serves_urls(self) -> bool:  # type: ignore[override]
         return self.inner.serves_urls
 
+    @property
+    def takes_directories(self) -> bool:  # type: ignore[override]
+        return self.inner.takes_directories
+
     def platform_url(self, key: str) -> str:
         return self.inner.platform_url(self.prefix + key)
 
@@ -466,6 +489,9 @@ class Prefixed(Store):
 
     def delete_prefix(self, prefix: str) -> int:
         return self.inner.delete_prefix(self.prefix + prefix)
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        self.inner.copy_from(bucket, key, self.prefix + dest)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         return self.inner.ssl_context()
