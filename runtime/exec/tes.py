@@ -455,8 +455,10 @@ def system_errors(task: tes.Task) -> str:
         text = fields.get("msg", raw)
         if fields.get("error"):
             text += ": " + fields["error"]
-        if fields.get("url"):
+        if fields.get("url") and fields["url"] not in text:
             text += f" ({fields['url']})"
+        if len(text) > 400:
+            text = text[:200] + " ... " + text[-150:]
         if text not in lines:
             lines.append(text)
     return "; ".join(lines[-3:])
