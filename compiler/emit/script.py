@@ -284,7 +284,13 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_STAGE_DIR", lay.stage),
         ("WF_WORK_ALIAS", lay.work_alias),
         # nothing mounts the work dir at its alias: the script links it there
-        *([("WF_WORK_LINK", "1")] if _links_work(plan) else []),
+        # nothing mounts the alias: the script links it to the work dir (1); the platform
+        # mounts it: the script links the work dir to it (2)
+        *(
+            [("WF_WORK_LINK", "2" if plan.transport == "platform" else "1")]
+            if _links_work(plan)
+            else []
+        ),
         ("WF_LINK_MODE", plan.link_mode),
         ("WF_SHELL", plan.command.shell),
         ("WF_STDIN", plan.stdin or ""),

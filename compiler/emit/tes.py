@@ -167,7 +167,7 @@ def tes_task(
         outputs=outputs,
         resources=resources,
         executors=executors,
-        volumes=[plan.layout.root],
+        volumes=[plan.layout.root, *([plan.layout.work_alias] if plan.layout.work_alias else [])],
         tags={"wfrewrite": "1", "lang": plan.lang},
     )
 

@@ -150,6 +150,8 @@ class TesExecutor(Executor):
         inputs: list[tes.Input] = []
         outputs: list[tes.Output] = []
         volumes = [plan.layout.root] if self.platform else []
+        if self.platform and plan.layout.work_alias:
+            volumes.append(plan.layout.work_alias)  # the work dir is a link to it
         if self.platform:
             assert isinstance(self.transport, PlatformTransport)
             for i in self.transport.inputs(job):

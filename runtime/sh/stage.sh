@@ -7,7 +7,10 @@
 ## it is given.
 
 wf_stage() {
-    [ "${WF_WORK_LINK:-0}" = 0 ] || wf_link_work
+    case ${WF_WORK_LINK:-0} in
+        1) wf_link_work ;;
+        2) wf_link_work_to_alias ;;
+    esac
     wf_transport_stage
     wf_plan_literals
 }
@@ -25,6 +28,17 @@ wf_link_work() {
     if ! { [ -z "$_lw_parent" ] || mkdir -p "$_lw_parent"; } 2>/dev/null ||
         ! ln -s "$WF_WORK" "$WF_WORK_ALIAS" 2>/dev/null; then
         wf_fail staging_failed "cannot link the work dir at $WF_WORK_ALIAS (the output directory): a read-only image, or a user who may not write there? (the mounted transport mounts it instead)"
+    fi
+}
+
+# wf_link_work_to_alias: the platform mounted WF_WORK_ALIAS (a volume of its own): the work dir,
+# still empty, becomes a symlink to it, so that the command, the inputs staged in the work dir
+# and the outputs all live there (collection takes the alias for the work dir).
+wf_link_work_to_alias() {
+    [ -d "$WF_WORK_ALIAS" ] ||
+        wf_fail staging_failed "the platform did not mount the output directory $WF_WORK_ALIAS"
+    if ! rmdir "$WF_WORK" 2>/dev/null || ! ln -s "$WF_WORK_ALIAS" "$WF_WORK" 2>/dev/null; then
+        wf_fail staging_failed "cannot link the work dir $WF_WORK to the output directory $WF_WORK_ALIAS"
     fi
 }
 

@@ -101,11 +101,15 @@ def bind_platform(plan: TaskPlan, facts: PlatformFacts) -> TaskPlan:
     """The pass: the inputs as the platform puts them (a staging dir for those it cannot put
     at their own paths)."""
     layout = replace(plan.layout, stage=posixpath.join(plan.layout.root, STAGE))
+    # with a work alias the work dir is a link to where the platform mounts the alias, and a
+    # relative link made in it would resolve from there
+    link = "hardlink" if layout.work_alias and plan.link_mode == "symlink" else plan.link_mode
     return plan.replace(
         transport="platform",
         stage=facts.stage,
         literals=(*plan.literals, *facts.literals),
         layout=layout,
+        link_mode=link,
     )
 
 
@@ -408,9 +412,13 @@ def placed_directly(plan: TaskPlan) -> set[int]:
         while parent not in ("/", ""):
             inside.add(parent)
             parent = posixpath.dirname(parent)
+    # with a work alias the work dir becomes a link to it: nothing may be mounted in it
+    work = [plan.layout.work, plan.layout.work_alias] if plan.layout.work_alias else []
     out = set()
     for n, s in enumerate(plan.stage):
         if s.writable or _UNSAFE.search(s.path.replace("/", "")) or s.path in inside:
+            continue
+        if any(s.path.startswith(w.rstrip("/") + "/") for w in work):
             continue
         if any(s.path.startswith(d.rstrip("/") + "/") for d in dirs):
             continue

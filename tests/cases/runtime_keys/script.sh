@@ -182,7 +182,10 @@ wf_probe() {
 }
 
 wf_stage() {
-    [ "${WF_WORK_LINK:-0}" = 0 ] || wf_link_work
+    case ${WF_WORK_LINK:-0} in
+        1) wf_link_work ;;
+        2) wf_link_work_to_alias ;;
+    esac
     wf_transport_stage
     wf_plan_literals
 }
@@ -200,6 +203,17 @@ wf_link_work() {
     if ! { [ -z "$_lw_parent" ] || mkdir -p "$_lw_parent"; } 2>/dev/null ||
         ! ln -s "$WF_WORK" "$WF_WORK_ALIAS" 2>/dev/null; then
         wf_fail staging_failed "cannot link the work dir at $WF_WORK_ALIAS (the output directory): a read-only image, or a user who may not write there? (the mounted transport mounts it instead)"
+    fi
+}
+
+# wf_link_work_to_alias: the platform mounted WF_WORK_ALIAS (a volume of its own): the work dir,
+# still empty, becomes a symlink to it, so that the command, the inputs staged in the work dir
+# and the outputs all live there (collection takes the alias for the work dir).
+wf_link_work_to_alias() {
+    [ -d "$WF_WORK_ALIAS" ] ||
+        wf_fail staging_failed "the platform did not mount the output directory $WF_WORK_ALIAS"
+    if ! rmdir "$WF_WORK" 2>/dev/null || ! ln -s "$WF_WORK_ALIAS" "$WF_WORK" 2>/dev/null; then
+        wf_fail staging_failed "cannot link the work dir $WF_WORK to the output directory $WF_WORK_ALIAS"
     fi
 }
 
@@ -418,6 +432,11 @@ wf_collect() {
     if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
         WF_STAGE_REAL=$WF_REAL
     fi
+    # the work dir may be a link to where the platform mounted it (WF_WORK_LINK=2): in the area
+    WF_WORK_REAL=
+    if [ -L "$WF_WORK" ] && wf_realpath "$WF_WORK"; then
+        WF_WORK_REAL=$WF_REAL
+    fi
     : >"$WF_META/outputs.tsv"
     wf_plan_captures wf_collect_all
 }
@@ -497,7 +516,11 @@ wf_cap_tree() {
     _ct_x=-
     [ "${3:--}" = - ] || _ct_x=$WF_WORK/$3
     wf_record "$1" "$_ct_dir"
-    find "$_ct_dir" >"$WF_META/find.txt" || wf_fail collection_failed "cannot list $_ct_dir"
+    if [ "$_ct_dir" = "$WF_WORK" ] && [ -n "$WF_WORK_REAL" ]; then
+        find -H "$_ct_dir" >"$WF_META/find.txt" || wf_fail collection_failed "cannot list $_ct_dir"
+    else
+        find "$_ct_dir" >"$WF_META/find.txt" || wf_fail collection_failed "cannot list $_ct_dir"
+    fi
     while IFS= read -r _ct_f; do
         case $_ct_f in
             "$_ct_dir" | "$WF_META" | "$WF_META"/* | "$_ct_x" | "$_ct_x"/*) continue ;;
@@ -511,7 +534,8 @@ wf_record() {
     wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
     _rec_real=$WF_REAL
-    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_staged_source "$_rec_real"; then
+    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_in_work_real "$_rec_real" &&
+        ! wf_staged_source "$_rec_real"; then
         wf_fail collection_failed "output '$1': $2 resolves to $_rec_real, outside the task's directory"
     fi
     case $2 in
@@ -532,6 +556,11 @@ wf_record() {
         _rec_sum=${_rec_sum%% *}
     fi
     printf '%s\tfile\t%s\t%s\t%s\n' "$1" "$_rec_rel" "$((_rec_size))" "$_rec_sum" >>"$WF_META/outputs.tsv"
+}
+
+# wf_in_work_real REAL: true if REAL is under the work dir where the platform mounted it.
+wf_in_work_real() {
+    [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
 }
 
 # wf_staged_source REAL: true if REAL is (under) a staged input, e.g. an output that is an input.
