@@ -236,8 +236,10 @@ class TesExecutor(Executor):
         try:
             task = self.task_of(job)
             task_id = self.submit(job, task)
-        except BaseException:
+        except BaseException as exn:
             self.discard(job)
+            if not isinstance(exn, WfError):  # interrupted: the POST may have gone through
+                self.cancel_job(job)
             raise
         reaper = self.reaper()
         try:
@@ -319,6 +321,15 @@ class TesExecutor(Executor):
             self.client.cancel_task(task_id)
         except Exception as exn:
             log.warning("TES task %s: could not cancel it: %s", task_id, exn)
+
+    def cancel_job(self, job: Job) -> None:
+        """Cancel whatever task of ``job`` the server has (found by the job's tag)."""
+        try:
+            for task_id, state in self.list_tagged(LABEL_JOB, label_value(job.name)):
+                if state not in TERMINAL:
+                    self.cancel(task_id)
+        except (urllib.error.URLError, OSError) as exn:
+            log.warning("could not look for the TES task of %s: %s", job.name, exn)
 
     def discard(self, job: Job) -> None:
         if isinstance(self.transport, PlatformTransport):
