@@ -53,7 +53,7 @@ test-fast: setup
 	$(BIN)/pytest -q -m "not podman and not conformance" $(PYTEST_ARGS)
 
 goldens: setup
-	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/test_golden.py
+	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/emit/test_golden.py
 
 # Lint, formatting, types (mypy, proved to run), the house's one-way dependencies
 # (import-linter, pyproject.toml [tool.importlinter]) and the sh runtime (shellcheck).

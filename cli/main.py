@@ -39,6 +39,12 @@ RUN_EXAMPLES = """examples:
 """
 
 
+CLEANUP_EXAMPLES = """examples:
+  wfrewrite cleanup --run runs/           # what `wfrewrite run --dir runs/` left, drivers gone
+  wfrewrite cleanup --job wfr-hello-5f2c0e1a2b3c --executor slurm
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     ap = shared.parser(
         "wfrewrite",
@@ -99,6 +105,22 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--dir", metavar="RUN_DIR", help="run directory (miniwdl's rules; default: .)")
     r.add_argument("--cfg", metavar="FILE", help="a miniwdl configuration file")
     shared.add_run_options(r)
+
+    k = sub.add_parser(
+        "cleanup",
+        help="remove what a killed run left running (containers, jobs, TES tasks, Jobs)",
+        description="Remove, by their labels, the containers, Slurm jobs, TES tasks and "
+        "Kubernetes Jobs a killed driver left behind.",
+        epilog=CLEANUP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = k.add_mutually_exclusive_group()
+    what.add_argument("--run", metavar="DIR", help="the run directory (wfrewrite run --dir)")
+    what.add_argument("--label", metavar="LABEL", help="the run label (the wfrewrite/run label)")
+    k.add_argument("--job", metavar="NAME", help="one job, by name (wfr-<task>-<hex>)")
+    k.add_argument("--force", action="store_true", help="also what a live driver runs")
+    k.add_argument("-v", "--verbose", action="count", default=0, help="more log")
+    shared.add_run_options(k)
     return ap
 
 
@@ -106,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        if args.cmd == "cleanup":
+            from .cleanup import cmd_cleanup
+
+            return cmd_cleanup(args)
         if is_cwl(args.source):
             from . import cwl_commands as commands
         else:

@@ -19,7 +19,8 @@ import sys
 from typing import Any
 
 from wfrewrite.compiler.diagnostics import WfError, render
-from wfrewrite.runtime.exec import resolve, tail_lines
+from wfrewrite.runtime.exec import resolve, sweep_at_start, tail_lines
+from wfrewrite.runtime.job import run_label_of
 from wfrewrite.runtime.options import to_config
 
 from .args import run_options, unsupported
@@ -56,6 +57,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if options.executor == "auto":
         options = dataclasses.replace(options, executor=resolve("auto"))
         print(f"wfrewrite: executor {options.executor} (auto)", file=sys.stderr)
+    # everything this run starts is labelled with its run directory (wfrewrite cleanup --run)
+    options = dataclasses.replace(
+        options, run_label=options.run_label or run_label_of(args.dir or ".")
+    )
+    sweep_at_start(options)
     overrides: dict[str, dict[str, Any]] = {
         **wdl.MINIWDL_OVERRIDES,
         "wfrewrite": to_config(options),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class RunResult:
 LABEL_RUN = "wfrewrite/run"
 LABEL_TASK = "wfrewrite/task"
 LABEL_JOB = "wfrewrite/job"
+LABEL_DRIVER = "wfrewrite/driver"  # the process that started it: host.pid.starttime
 
 
 def label_value(text: str) -> str:
@@ -66,6 +68,35 @@ def run_label_of(directory: str) -> str:
     import hashlib
 
     return "r" + hashlib.sha1(os.path.realpath(directory).encode()).hexdigest()[:16]
+
+
+def driver_id(pid: int | None = None) -> str:
+    """This process (or ``pid``) as a label value: host, pid and start time (a pid is reused,
+    the pair is not)."""
+    pid = pid or os.getpid()
+    return label_value(f"{socket.gethostname()[:30]}.{pid}.{_start_time(pid)}")
+
+
+def driver_alive(value: str) -> bool:
+    """Whether the driver a ``LABEL_DRIVER`` value names still runs (a driver on another host
+    counts as alive: only its own host can tell)."""
+    host, _, rest = value.rpartition(".")[0].rpartition(".")
+    start = value.rpartition(".")[2]
+    if not host or host != label_value(socket.gethostname()[:30]):
+        return True
+    try:
+        pid = int(rest)
+    except ValueError:
+        return True
+    return _start_time(pid) == start
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def job_name(task: str) -> str:

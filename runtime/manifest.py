@@ -4,12 +4,14 @@
      "shell": "bash", "partial": false, "message": "",
      "files": [{"output": "n", "type": "file", "path": "work/n.txt", "size": 3, "sha1": "ad55..."}]}
 
-``read_manifest`` checks every listed file against the disk (inside the task's area, same size),
+``read_manifest`` checks every listed file against the disk (inside the task's area, same size
+and sha1),
 so a manifest that lists an object that is not all there is an error, never an output.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -50,10 +52,13 @@ def manifest_path(host_meta: str) -> str:
     return os.path.join(host_meta, "manifest.json")
 
 
-def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ()) -> Manifest | None:
+def read_manifest(
+    host_root: str, host_meta: str, allowed: tuple[str, ...] = (), *, sha1: bool = True
+) -> Manifest | None:
     """The manifest under ``host_meta``, verified against the files under ``host_root``; None if
     the script did not finish (no manifest). A listed file must resolve inside ``host_root`` or
-    to one of the ``allowed`` host paths (staged inputs)."""
+    to one of the ``allowed`` host paths (staged inputs), and have the size and (``sha1``,
+    unless whoever brought it checked it already) the sha1 the manifest says."""
     path = manifest_path(host_meta)
     try:
         with open(path, encoding="utf-8") as f:
@@ -73,7 +78,7 @@ def read_manifest(host_root: str, host_meta: str, allowed: tuple[str, ...] = ())
     root = os.path.realpath(host_root)
     real_allowed = tuple(os.path.realpath(a) for a in allowed)
     for entry in files:
-        _verify(root, real_allowed, entry, path)
+        _verify(root, real_allowed, entry, path, sha1)
     return Manifest(
         task=data["task"],
         status=data["status"],
@@ -91,7 +96,9 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _verify(root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str) -> None:
+def _verify(
+    root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str, sha1: bool
+) -> None:
     if entry.path.startswith("/") or ".." in entry.path.split("/"):
         raise TaskFailed(f"{where}: refusing the path {entry.path!r} (absolute or climbing out)")
     host = os.path.join(root, entry.path)
@@ -113,3 +120,13 @@ def _verify(root: str, allowed: tuple[str, ...], entry: ManifestFile, where: str
         raise TaskFailed(
             f"{where}: output file {entry.path} has {size} bytes, the manifest says {entry.size}"
         )
+    if sha1 and entry.sha1:
+        digest = hashlib.sha1()
+        with open(host, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != entry.sha1:
+            raise TaskFailed(
+                f"{where}: output file {entry.path} has sha1 {digest.hexdigest()}, the manifest "
+                f"says {entry.sha1}"
+            )

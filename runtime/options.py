@@ -53,6 +53,7 @@ class Opt:
     choices: tuple[str, ...] | None = None
     flags: tuple[str, ...] = ()  # default: --<name with dashes>
     metavar: str | None = None
+    cli: bool = True  # offered on command lines (else set by the engines only)
 
 
 def _opt(default: Any, help: str, group: str, **kw: Any) -> Any:
@@ -203,6 +204,14 @@ class Options:
         kind="int",
         metavar="N",
     )
+    auto_local: bool = _opt(
+        True,
+        "let `--executor auto` fall back to local where no container engine answers (Toil "
+        "--no-appliance says no: a task that cannot get its image fails by name)",
+        "run",
+        kind="bool",
+        cli=False,
+    )
     # -- what a run's leftovers are found by
     run_label: str | None = _opt(
         None,
@@ -261,6 +270,8 @@ def add_arguments(
     dest_prefix = prefix.replace("-", "_")
     for f, opt in _fields():
         if (groups is not None and opt.group not in groups) or (only and f.name not in only):
+            continue
+        if not opt.cli:
             continue
         if opt.group not in made:
             made[opt.group] = (
@@ -343,6 +354,23 @@ def to_config(options: Options) -> dict[str, str]:
             out[f.name] = ",".join(value)
         else:
             out[f.name] = str(value)
+    return out
+
+
+def to_argv(options: Options, prefix: str = "") -> list[str]:
+    """The options as command-line arguments (those that differ from the defaults)."""
+    out: list[str] = []
+    for f, opt in _fields():
+        value = getattr(options, f.name)
+        if value == f.default or not opt.cli:
+            continue
+        flag = flags_of(f.name, opt, prefix)[0]
+        if opt.kind == "bool":
+            out.append(flag)
+        elif opt.kind == "words":
+            out += [flag, ",".join(value)]
+        else:
+            out += [flag, str(value)]
     return out
 
 

@@ -271,3 +271,25 @@ def kubernetes(objstore: ObjectStores) -> str:
         _start("k8s.sh", "Kubernetes", 2400)
     os.environ["KUBECONFIG"] = KUBECONFIG
     return KUBECONFIG
+
+
+def need_slurm() -> None:
+    """The test bed's Slurm cluster; a failure where WFREWRITE_REQUIRE_SLURM=1 (CI)."""
+    ok = (
+        shutil.which("sbatch")
+        and subprocess.run(["sinfo", "-h"], capture_output=True, check=False).returncode == 0
+    )
+    if not ok:
+        if os.environ.get("WFREWRITE_REQUIRE_SLURM") == "1":
+            pytest.fail("Slurm is required here (../shared/testbed/slurm-setup.sh start)")
+        pytest.skip("no Slurm cluster (../shared/testbed/slurm-setup.sh start)")
+
+
+def slurm_jobs(task: str) -> list[str]:
+    """The ids of the Slurm jobs running wfrewrite's task ``task`` (named wfr-<task>-<hex>)."""
+    p = subprocess.run(["squeue", "-h", "-o", "%i %j"], capture_output=True, text=True, check=False)
+    return [
+        jid
+        for jid, _, name in (line.partition(" ") for line in p.stdout.splitlines())
+        if name.startswith(f"wfr-{task.lower()}-")
+    ]

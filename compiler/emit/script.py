@@ -52,21 +52,24 @@ TRANSPORT_FILES = {
 # Where the runtime's .sh files are (package data; loaded, never imported).
 RUNTIME_PACKAGE = "wfrewrite.runtime"
 
-_cache: dict[str, str] = {}
+_cache: dict[tuple[str, bool], str] = {}
 
 
-def runtime_source(name: str) -> str:
-    """A runtime .sh file with its '##' template comments and shellcheck directives stripped."""
-    if name not in _cache:
+def runtime_source(name: str, *, comments: bool = True) -> str:
+    """A runtime .sh file with its '##' template comments and shellcheck shell directives
+    stripped; without ``comments``, every comment line but shellcheck's directives too."""
+    key = (name, comments)
+    if key not in _cache:
         text = resources.files(RUNTIME_PACKAGE).joinpath("sh", name).read_text(encoding="utf-8")
         lines = [
             ln
             for ln in text.splitlines()
             if not ln.lstrip().startswith("##")
             and not (ln.startswith("# shellcheck shell=") and name != "header.sh")
+            and (comments or not ln.lstrip().startswith("# ") or "shellcheck" in ln)
         ]
-        _cache[name] = "\n".join(lines).strip("\n") + "\n"
-    return _cache[name]
+        _cache[key] = "\n".join(lines).strip("\n") + "\n"
+    return _cache[key]
 
 
 def q(value: str) -> str:
@@ -337,11 +340,14 @@ def data_section(plan: TaskPlan) -> str:
 
 
 def emit(plan: TaskPlan) -> str:
-    """Render the script for ``plan`` (which should have passed ``check``)."""
+    """Render the script for ``plan`` (which should have passed ``check``). A script that
+    travels as one argv word (nothing mounted: the url and platform transports) leaves the
+    runtime's comments out: it must fit in 128 KiB, and nobody reads it in a file."""
+    comments = plan.transport == "mounted"
     parts = [runtime_source("header.sh"), data_section(plan)]
     for name in RUNTIME_FILES:
-        parts.append(runtime_source(name))
+        parts.append(runtime_source(name, comments=comments))
         if name == "stage.sh":
-            parts += [runtime_source(t) for t in TRANSPORT_FILES[plan.transport]]
+            parts += [runtime_source(t, comments=comments) for t in TRANSPORT_FILES[plan.transport]]
     parts.append('wf_main "$@"\n')
     return "\n".join(parts)

@@ -13,6 +13,8 @@ Invariants:
 - the image is a non-empty string or explicitly None ("no image declared");
 - a script command has a shell, an argv command has words and no shell; only an argv command
   goes through the image's entrypoint;
+- a read-only directory lies under the root, apart from everything the script writes, and holds
+  exactly the staged items whose source is their own path (the executor placed them there);
 - a work alias is an absolute normalized path; a time limit, preemptible attempts and GPUs are
   not negative; a disk mount point is absolute, normalized and apart from the root;
 - the ``url`` transport has its ``UrlSpec`` (and the others none), every staged file comes from
@@ -77,6 +79,7 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
         elif within(p, lay.root) or within(lay.root, p):
             yield f"layout.outside {p!r} overlaps layout.root {lay.root!r}"
     outside = set(lay.outside)
+    yield from _readonly_problems(plan)
     if plan.image is not None and not plan.image.strip():
         yield "image is an empty string (use None for 'no image')"
     if plan.link_mode not in LINK_MODES:
@@ -174,6 +177,27 @@ def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
             yield f"exit code {n} is outside 0..255"
     if plan.max_retries < 0:
         yield "max_retries is negative"
+
+
+def _readonly_problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
+    lay = plan.layout
+    writes = [lay.work, lay.meta, lay.tmp, lay.home, plan.stdout, plan.stderr]
+    writes += [lit.path for lit in plan.literals]
+    writes += [s.path for s in plan.stage if s.writable]
+    for d in lay.readonly:
+        if (msg := _path_problem("layout.readonly", d)) is not None:
+            yield msg
+        elif d == lay.root or not within(d, lay.root):
+            yield f"layout.readonly {d!r} is not a directory under layout.root"
+        elif any(within(w, d) or (within(d, w) and w != lay.work) for w in writes):
+            yield f"layout.readonly {d!r} holds (or is inside) something the script writes"
+    for item in plan.stage:
+        placed = item.source == item.path
+        inside = any(within(item.path, d) for d in lay.readonly)
+        if placed and not inside:
+            yield f"staged {item.path!r} has itself as its source outside layout.readonly"
+        elif inside and not placed:
+            yield f"staged {item.path!r} lies in a read-only directory but is not placed there"
 
 
 _HTTP = re.compile(r"https?://[^/\s]+(/\S*)?\Z")

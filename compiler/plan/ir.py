@@ -104,6 +104,9 @@ class Layout:
     # Paths outside ``root`` where the script also puts inputs, in the image's own filesystem
     # (CWL InitialWorkDir entries at absolute paths, which need a container); () means none.
     outside: tuple[str, ...] = ()
+    # Directories under ``root`` that the executor fills with inputs and mounts read-only (the
+    # mounted transport in a container); a staged item there has ``source == path``.
+    readonly: tuple[str, ...] = ()
 
     def relative(self, path: str) -> str:
         """A container path under ``root``, relative to it: where the host has it in the task's

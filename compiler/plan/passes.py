@@ -18,7 +18,7 @@ import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .check import check
+from .check import check, within
 from .facts import Facts
 from .ir import LINK_MODES, TaskPlan
 
@@ -70,14 +70,80 @@ def link_mode(mode: str) -> Pass:
     return set_link_mode
 
 
+# At most this many inputs get a read-only mount of their own (beyond that, the staging dir).
+MAX_SINGLE_MOUNTS = 64
+
+
+def readonly_areas(plan: TaskPlan) -> tuple[str, ...]:
+    """The paths of a plan's inputs that can be mounted read-only: each input's grandparent
+    (miniwdl's ``work/_miniwdl_inputs``, cwltool's ``inputs``: ``<area>/<n>/<name>``) where
+    nothing else is written, else the input itself (a CWL InitialWorkDir entry in the work dir;
+    at most ``MAX_SINGLE_MOUNTS`` of those); never the root or the work dir, never where the
+    script writes, never a writable input. Outermost areas first, then the single inputs."""
+    lay = plan.layout
+    writes = [lay.work, lay.meta, lay.tmp, lay.home, plan.stdout, plan.stderr]
+    writes += [lit.path for lit in plan.literals]
+    writes += [s.path for s in plan.stage if s.writable]
+
+    def free(path: str) -> bool:
+        return (
+            path not in (lay.root, lay.work)
+            and within(path, lay.root)
+            and not lay.work_alias  # the work dir is mounted twice: no mounts inside it
+            and not any(within(w, path) or (within(path, w) and w != lay.work) for w in writes)
+        )
+
+    areas: set[str] = set()
+    singles: list[str] = []
+    for item in plan.stage:
+        if item.writable or not item.source.startswith("/") or item.source == item.path:
+            continue
+        area = posixpath.dirname(posixpath.dirname(item.path))
+        if free(area):
+            areas.add(area)
+        elif free(item.path):
+            singles.append(item.path)
+    outer = sorted(a for a in areas if not any(a != b and within(a, b) for b in areas))
+    singles = [p for p in singles if not any(within(p, a) for a in outer)]
+    return tuple(outer + singles[:MAX_SINGLE_MOUNTS])
+
+
+def readonly_inputs(plan: TaskPlan, facts: Any) -> TaskPlan:
+    """Inputs in read-only areas (``readonly_areas``): the executor puts each at its path and
+    mounts the area read-only, so the task can read its inputs and never change them; the
+    script only checks they are there (their source becomes their own path)."""
+    areas = readonly_areas(plan)
+    if not areas:
+        return plan
+    items = tuple(
+        dataclasses.replace(item, source=item.path)
+        if not item.writable and any(within(item.path, a) for a in areas)
+        else item
+        for item in plan.stage
+    )
+    layout = dataclasses.replace(plan.layout, readonly=plan.layout.readonly + areas)
+    return plan.replace(stage=items, layout=layout)
+
+
+def placed_inputs(plan: TaskPlan) -> list[tuple[str, str]]:
+    """(host source, container path) of the inputs ``readonly_inputs`` would place."""
+    areas = readonly_areas(plan)
+    return [
+        (item.source, item.path)
+        for item in plan.stage
+        if not item.writable and any(within(item.path, a) for a in areas)
+    ]
+
+
 def stage_names(plan: TaskPlan) -> list[tuple[str, str]]:
     """(host source, name under the staging dir) for every absolute staging source. Names are
     ``<n>/<basename>``: one subdirectory per source directory, so inputs with the same basename
-    never collide, inputs that sit side by side stay side by side, and names stay readable."""
+    never collide, inputs that sit side by side stay side by side, and names stay readable.
+    Inputs already placed at their path (``readonly_inputs``) are not staged."""
     out: list[tuple[str, str]] = []
     by_parent: dict[str, str] = {}
     for item in plan.stage:
-        if not item.source.startswith("/"):
+        if not item.source.startswith("/") or item.source == item.path:
             continue
         parent, base = posixpath.split(item.source.rstrip("/"))
         sub = by_parent.setdefault(parent, str(len(by_parent)))
@@ -90,7 +156,7 @@ def stage_dir(directory: str) -> Pass:
     under the plan's root; the mounted transport materializes ``stage_names(plan)`` there)."""
 
     def bind_stage_dir(plan: TaskPlan, facts: Any) -> TaskPlan:
-        names = dict(stage_names(plan))
+        names = {src: name for src, name in stage_names(plan)}
         where = posixpath.join(plan.layout.root, directory)
         items = tuple(
             dataclasses.replace(item, source=names[item.source]) if item.source in names else item
@@ -114,7 +180,10 @@ __all__ = [
     "choose_image",
     "image_candidates",
     "link_mode",
+    "placed_inputs",
     "platform_transport",
+    "readonly_areas",
+    "readonly_inputs",
     "run_passes",
     "stage_dir",
     "stage_names",

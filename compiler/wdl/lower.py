@@ -34,6 +34,7 @@ from ..plan.ir import (
     Command,
     EnvVar,
     LiteralFile,
+    Mount,
     Resources,
     StageItem,
     TaskPlan,
@@ -163,7 +164,8 @@ class PlanningContainer(TaskContainer):
         if disk_spec is not None:
             size, mounts = disks(disk_spec)
             self.runtime_values["disk_bytes"] = size
-            self.runtime_values["disk_mounts"] = mounts
+            # plain values: miniwdl logs runtime_values as JSON
+            self.runtime_values["disk_mounts"] = [[m.path, m.size] for m in mounts]
         if isinstance(preemptible, Value.Int):
             self.runtime_values["preemptible"] = max(0, int(preemptible.value))
 
@@ -200,7 +202,7 @@ class PlanningContainer(TaskContainer):
             disk=rv.get("disk_bytes"),
             gpu=1 if rv.get("gpu") else 0,
             preemptible=int(rv.get("preemptible", 0)),
-            mounts=tuple(rv.get("disk_mounts", ())),
+            mounts=tuple(Mount(path=p, size=n) for p, n in rv.get("disk_mounts", ())),
         )
         env = tuple(EnvVar(name=k, value=str(v)) for k, v in sorted(rv.get("env", {}).items()))
         # Without the task (an engine that drives miniwdl's TaskContainer directly, e.g. Toil),

@@ -126,11 +126,13 @@ class WfrewriteContainer(PlanningContainer):
 
     def _run(self, logger: logging.Logger, terminating: Callable[[], bool], command: str) -> int:
         try:
-            job = self.executor.prepare(self.lower(command), self.host_dir, self.unsupported)
+            try:
+                job = self.executor.prepare(self.lower(command), self.host_dir, self.unsupported)
+            finally:
+                for warning in self.unsupported.warnings:
+                    logger.warning(warning)
+                self.unsupported.warnings.clear()
             self.unsupported.finish()  # level "collect": everything unsupported, at once
-            for warning in self.unsupported.warnings:
-                logger.warning(warning)
-            self.unsupported.warnings.clear()
             logger.info(
                 "wfrewrite: %s executor, image %s", self.executor.name, job.plan.image or "(host)"
             )

@@ -21,6 +21,7 @@ import importlib
 import logging
 import shutil
 import subprocess
+import threading
 
 from wfrewrite.compiler.diagnostics import WfError
 
@@ -82,6 +83,12 @@ def select(options: Options) -> Executor:
     its own default); ``auto`` says which it chose."""
     name = resolve(options.executor)
     if options.executor == "auto":
+        if name == "local" and not options.auto_local:
+            raise WfError(
+                "executor auto: no container engine (podman, docker) answers here, so tasks "
+                "cannot run in their images; name an executor (--wfrewrite-executor podman, "
+                "slurm, tes, kubernetes; or local to run them on this host)"
+            )
         log.info("executor: %s (auto)", name)
     if name in ("podman", "docker") and not shutil.which(name):
         raise WfError(f"executor {name}: '{name}' is not on PATH")
@@ -89,4 +96,31 @@ def select(options: Options) -> Executor:
     return cls(options, for_options(options, cls.default_transport, cls.transports, name))
 
 
-__all__ = ["Executor", "host_limits", "resolve", "select", "tail", "tail_lines"]
+def sweep_at_start(options: Options) -> threading.Thread | None:
+    """What earlier, killed drivers of the same run left running (their drivers gone), removed
+    in the background while this run starts (a run is labelled by its run directory or job
+    store: ``options.run_label``)."""
+    if not options.run_label or resolve(options.executor) == "local":
+        return None
+
+    def sweep() -> None:
+        try:
+            for name in select(options).sweep(options.run_label or ""):
+                log.warning("removed %s, left running by a killed run", name)
+        except Exception as exn:  # a sweep never stops a run
+            log.info("sweep of run %s: %s", options.run_label, exn)
+
+    thread = threading.Thread(target=sweep, name="wfrewrite-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = [
+    "Executor",
+    "host_limits",
+    "resolve",
+    "select",
+    "sweep_at_start",
+    "tail",
+    "tail_lines",
+]

@@ -16,21 +16,36 @@ a job on this host, public so that Slurm can wrap any executor in a batch job.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from importlib import resources
 from typing import Any, ClassVar
 
 from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported
 from wfrewrite.compiler.emit import emit
+from wfrewrite.compiler.emit.script import RUNTIME_PACKAGE
 from wfrewrite.compiler.plan import NO_FACTS, Facts, Pass, TaskPlan, run_passes
 from wfrewrite.compiler.plan.passes import bind_entrypoint
 
-from ..job import LABEL_RUN, LABEL_TASK, Job, RunResult, job_name, label_value, run_label_of
+from ..job import (
+    LABEL_DRIVER,
+    LABEL_JOB,
+    LABEL_RUN,
+    LABEL_TASK,
+    Job,
+    RunResult,
+    driver_id,
+    job_name,
+    label_value,
+    run_label_of,
+)
 from ..manifest import STATUS_BY_EXIT, read_manifest
-from ..options import Options
+from ..options import Options, to_argv
 from ..transport import Transport
 
 log = logging.getLogger("wfrewrite.executor")
@@ -76,20 +91,23 @@ class Executor:
         facts = self.transport.gather(plan, host_root)
         t_passes = self.transport.passes(isolated=self.isolated, link_mode=self.link_mode())
         plan = run_passes(plan, facts, t_passes)
-        job = Job(
-            plan=plan,
-            script=emit(plan),
-            host_root=host_root,
-            name=job_name(plan.name),
-            labels=self.labels_for(plan, host_root),
-        )
-        return self.transport.finish(job, facts)
+        return self.transport.finish(self.job_for(plan, host_root), facts)
 
     def labels_for(self, plan: TaskPlan, host_root: str) -> dict[str, str]:
         """The labels of what runs ``plan``: its run (the options', else made from the task
-        directory's parent, where a run keeps its tasks) and its task."""
+        directory's parent, where a run keeps its tasks), its task, and this driver."""
         run = self.options.run_label or run_label_of(os.path.dirname(os.path.abspath(host_root)))
-        return {LABEL_RUN: label_value(run), LABEL_TASK: label_value(plan.name)}
+        return {
+            LABEL_RUN: label_value(run),
+            LABEL_TASK: label_value(plan.name),
+            LABEL_DRIVER: driver_id(),
+        }
+
+    def job_for(self, plan: TaskPlan, host_root: str) -> Job:
+        """A Job for ``plan`` (emitted once), named and labelled."""
+        name = job_name(plan.name)
+        labels = {**self.labels_for(plan, host_root), LABEL_JOB: name}
+        return Job(plan=plan, script=emit(plan), host_root=host_root, name=name, labels=labels)
 
     def link_mode(self) -> str:
         return self.options.link_mode or self.default_link_mode
@@ -98,8 +116,24 @@ class Executor:
 
     def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
         self.write(job)
-        code, log_path = self.execute(job, terminating)
+        with reaper(self.reaper_argv(job)):
+            code, log_path = self.execute(job, terminating)
         return self.finish(job, code, log_path)
+
+    def reaper_argv(self, job: Job) -> list[str] | None:
+        """The command that removes what runs ``job`` if this process dies before it ends (even
+        by SIGKILL: see ``reaper``): ``wfrewrite cleanup --job NAME`` with these options; None
+        where nothing outlives this process."""
+        if type(self).cancel is Executor.cancel:
+            return None
+        return [
+            sys.executable, "-m", "wfrewrite.cli", "cleanup",
+            *to_argv(self.options), "--job", job.name,
+        ]  # fmt: skip
+
+    def cancel(self, name: str) -> None:
+        """Remove what runs the job ``name`` (its container, Slurm job, TES task, Job), if it is
+        still there."""
 
     def write(self, job: Job) -> str:
         """wfrewrite/plan.json and wfrewrite/script.sh in the task's directory; the script's
@@ -121,11 +155,21 @@ class Executor:
         raise NotImplementedError
 
     def finish(self, job: Job, code: int, log_path: str) -> RunResult:
-        self.transport.fetch(job.plan, job.host_root)
-        manifest = read_manifest(job.host_root, job.meta, self.allowed_outside(job.plan))
-        if manifest is None:
-            raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
-        return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+        keep: set[str] = set()
+        try:
+            self.transport.fetch(job.plan, job.host_root)
+            manifest = read_manifest(
+                job.host_root,
+                job.meta,
+                self.allowed_outside(job.plan),
+                sha1=not self.transport.verifies,
+            )
+            if manifest is None:
+                raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
+            keep = {os.path.realpath(os.path.join(job.host_root, f.path)) for f in manifest.files}
+            return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
+        finally:
+            self.transport.release(job.plan, job.host_root, keep)
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         """Host paths an output may resolve to outside the task's directory (staged inputs)."""
@@ -145,10 +189,40 @@ class Executor:
         known here, nothing is refused)."""
         return host_limits()
 
-    def sweep(self, run: str) -> list[str]:
+    def sweep(self, run: str, *, force: bool = False) -> list[str]:
         """Remove whatever this executor started for the run labelled ``run`` and is still
-        there (a killed driver's containers, jobs, tasks); what was removed, by name."""
+        there, whose driver is gone (a killed driver's containers, jobs, tasks; with ``force``,
+        a live driver's too); what was removed, by name."""
         return []
+
+
+@contextlib.contextmanager
+def reaper(argv: list[str] | None) -> Iterator[None]:
+    """While the block runs, a reaper (``runtime/sh/reaper.sh``, in a session of its own) waits
+    on a pipe this process holds: if this process dies first, even by SIGKILL, the pipe ends
+    and the reaper runs ``argv``; if the block ends (however), the reaper is told so and
+    leaves."""
+    if not argv:
+        yield
+        return
+    script = resources.files(RUNTIME_PACKAGE).joinpath("sh", "reaper.sh")
+    with resources.as_file(script) as path:
+        proc = subprocess.Popen(
+            ["/bin/sh", str(path), *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        yield
+    finally:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.write(b"finished\n")
+            proc.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def host_limits() -> dict[str, int]:

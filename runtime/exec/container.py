@@ -30,12 +30,13 @@ from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
 
-from ..job import Job
+from ..job import LABEL_DRIVER, LABEL_RUN, Job, driver_alive
 from .base import Executor, Terminating, said, tail, wait_for
 
 log = logging.getLogger("wfrewrite.executor")
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman refuses less
+TIMEOUT_GRACE = 30  # seconds past its time limit before the engine kills a container
 
 
 class ContainerExecutor(Executor):
@@ -144,8 +145,20 @@ class ContainerExecutor(Executor):
         plan, o = job.plan, self.options
         host_root = os.path.realpath(job.host_root)
         args = [self.binary, "run", "--rm", "--name", job.name, "--entrypoint", "/bin/sh"]
+        for key, value in job.labels.items():
+            args += ["--label", f"{key}={value}"]
+        if plan.resources.time_limit and self.name == "podman":
+            # a backstop to the script's own watchdog: never longer than the task's limit
+            args += ["--timeout", str(plan.resources.time_limit + TIMEOUT_GRACE)]
         if self.transport.mounts:
             args += ["-v", f"{host_root}:{CONTAINER_ROOT}", "-w", CONTAINER_ROOT]
+            # the inputs: read-only, whatever the link mode
+            lay = plan.layout
+            for d in (*lay.readonly, *((lay.stage,) if lay.stage else ())):
+                host = os.path.join(host_root, lay.relative(d))
+                if not os.path.lexists(host):
+                    os.makedirs(host)
+                args += ["-v", f"{host}:{d}:ro"]
             if plan.layout.work_alias:
                 work = os.path.join(host_root, plan.layout.relative(plan.layout.work))
                 os.makedirs(work, exist_ok=True)
@@ -194,14 +207,39 @@ class ContainerExecutor(Executor):
             code = wait_for(proc, terminating, lambda: self.remove(job.name))
         return code, log_path
 
-    def remove(self, name: str) -> None:
-        """Stop and remove the container ``name`` (2 s to end, then killed)."""
+    def remove(self, *names: str) -> None:
+        """Stop and remove the containers ``names`` (2 s to end, then killed)."""
         subprocess.run(
-            [self.binary, "rm", "-f", "-t", "2", name],
+            self.remove_argv(*names),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
         )
+
+    def remove_argv(self, *names: str) -> list[str]:
+        return [self.binary, "rm", "-f", "-t", "2", *names]
+
+    def reaper_argv(self, job: Job) -> list[str]:
+        return self.remove_argv(job.name)
+
+    def cancel(self, name: str) -> None:
+        self.remove(name)
+
+    def sweep(self, run: str, *, force: bool = False) -> list[str]:
+        """Containers of the run labelled ``run`` whose driver is gone (killed), removed."""
+        p = subprocess.run(
+            [self.binary, "ps", "-a", "--filter", f"label={LABEL_RUN}={run}", "--format",
+             f'{{{{.Names}}}} {{{{index .Labels "{LABEL_DRIVER}"}}}}'],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        names = [
+            name
+            for name, _, driver in (line.partition(" ") for line in p.stdout.splitlines())
+            if name and (force or not driver_alive(driver.strip()))
+        ]
+        if names:
+            self.remove(*names)
+        return names
 
     def why_no_manifest(self, plan: TaskPlan, code: int, log_path: str) -> str:
         text = tail(log_path)

@@ -11,6 +11,7 @@ mount points) is reported as unsupported.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 
@@ -19,6 +20,8 @@ from wfrewrite.compiler.plan import TaskPlan
 
 from ..job import Job
 from .base import Executor, Terminating, kill_group, wait_for
+
+log = logging.getLogger("wfrewrite.executor")
 
 
 class LocalExecutor(Executor):
@@ -36,6 +39,18 @@ class LocalExecutor(Executor):
                 "the local executor runs on the host; use a container executor",
             )
         report_host_limits(self.name, plan, unsupported)
+        if plan.stage and not self._said_copies:
+            self._said_copies = True
+            mode = self.options.link_mode
+            log.info(
+                "local executor: inputs are copied into each task's directory (sharing blocks "
+                "where the filesystem can), so that no task can change them%s",
+                f"; --link-mode {mode} does not apply on the host"
+                if mode not in (None, "copy")
+                else "",
+            )
+
+    _said_copies = False
 
     def allowed_outside(self, plan: TaskPlan) -> tuple[str, ...]:
         return tuple(s.source for s in plan.stage if s.source.startswith("/"))

@@ -7,6 +7,8 @@
         #                                  exec /usr/bin/podman run --rm ... busybox:latest /mnt/wfr/...
         # then: sbatch --wait --parsable -J wfr-hello -c 2 --mem 1024M -t 60 -D ... slurm-job.sh
 
+The job is named after the Job (unique) and carries its labels in its comment (run, task,
+driver), so that ``sweep`` and ``wfrewrite cleanup`` find what a killed driver left.
 `sbatch --wait` blocks until the job ends (no polling) and exits with the job's code; the
 manifest, not that code, says what happened. A job that ends without a manifest (cancelled,
 timed out, out of memory, node lost) is reported with its Slurm state, so the caller (miniwdl's
@@ -28,10 +30,10 @@ from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported, WfError
 from wfrewrite.compiler.emit import q
 from wfrewrite.compiler.plan import Facts, Pass, TaskPlan
 
-from ..job import Job, RunResult
+from ..job import LABEL_DRIVER, LABEL_RUN, Job, RunResult, driver_alive
 from ..options import Options
 from ..transport import Transport
-from .base import Executor, Terminating, wait_for
+from .base import Executor, Terminating, reaper, wait_for
 from .container import DockerExecutor, PodmanExecutor
 from .local import LocalExecutor
 
@@ -82,7 +84,9 @@ class SlurmExecutor(Executor):
             "--wait",
             "--parsable",
             "-J",
-            f"wfr-{plan.name}"[:64],
+            job.name,
+            "--comment",
+            " ".join(f"{k}={v}" for k, v in sorted(job.labels.items())),
             "-D",
             host_root,
             "-o",
@@ -128,7 +132,8 @@ class SlurmExecutor(Executor):
             if job_id:
                 subprocess.run(["scancel", job_id[0]], check=False, capture_output=True)
 
-        code = wait_for(proc, terminating, cancel)
+        with reaper(self.reaper_argv(job)):  # a killed driver's job is cancelled all the same
+            code = wait_for(proc, terminating, cancel)
         reader.join(timeout=10)
         err = proc.stderr.read() if proc.stderr else ""
         jid = job_id[0] if job_id else "?"
@@ -150,6 +155,42 @@ class SlurmExecutor(Executor):
                 f"Slurm job {jid} ({job_state(jid)}) stopped the script: {result.manifest.message}"
             )
         return result
+
+    def limits(self) -> dict[str, int] | None:
+        """The largest node's cpus and memory (a task no node can hold fails before sbatch)."""
+        p = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%c %m"], capture_output=True, text=True, check=False
+        )
+        nodes = []
+        for line in p.stdout.splitlines():
+            cpus, _, mem = line.partition(" ")
+            try:
+                nodes.append((int(cpus.rstrip("+")), int(mem.rstrip("+")) << 20))
+            except ValueError:
+                continue
+        if not nodes:
+            return None
+        return {"cpu": max(c for c, _ in nodes), "mem_bytes": max(m for _, m in nodes)}
+
+    def cancel(self, name: str) -> None:
+        """scancel the job ``name``, and remove its container if it outlived the job here."""
+        subprocess.run(["scancel", "--name", name], capture_output=True, check=False)
+        self.inner.cancel(name)
+
+    def sweep(self, run: str, *, force: bool = False) -> list[str]:
+        """Jobs of the run labelled ``run`` whose driver is gone, cancelled."""
+        p = subprocess.run(
+            ["squeue", "-h", "-o", "%j|%k"], capture_output=True, text=True, check=False
+        )
+        names = []
+        for line in p.stdout.splitlines():
+            name, _, comment = line.partition("|")
+            labels = dict(w.partition("=")[::2] for w in comment.split())
+            alive = driver_alive(labels.get(LABEL_DRIVER, ""))
+            if labels.get(LABEL_RUN) == run and (force or not alive):
+                self.cancel(name)
+                names.append(name)
+        return names + self.inner.sweep(run, force=force)
 
 
 def job_state(job_id: str) -> str:

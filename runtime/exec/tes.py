@@ -6,7 +6,8 @@ Funnel, running the compiled script in the task's own image.
     job = ex.prepare(plan, "/runs/t1")    # inputs put in the store, once (platform transport)
     ex.run(job)
         # POST /ga4gh/tes/v1/tasks
-        #   {"name": "hello", "tags": {"wfrewrite/run": "r5f2c...", "wfrewrite/task": "hello", ...},
+        #   {"name": "hello", "tags": {"wfrewrite/run": "r5f2c...", "wfrewrite/task": "hello",
+        #                              "wfrewrite/job": "wfr-hello-5f2c...", "wfrewrite/driver": ...},
         #    "inputs": [{"url": "s3://wfr-tests/runs/in/ad55...",
         #                "path": "/mnt/wfr/stage/0/names.txt", "type": "FILE"}],
         #    "outputs": [{"url": "s3://wfr-tests/runs/out/wfr-hello-5f2c.../",
@@ -31,10 +32,11 @@ shell there. The command's environment then goes into the TES executor's ``env``
 splices into a command line it splits on whitespace: a value with whitespace is refused by name.
 
 Ctrl-C, a terminating engine or a driver that ends while waiting cancel the task; a driver killed
-outright (Toil kills a worker's process group with SIGKILL) leaves it to the reaper
-(``tes_reaper``), a small process of its own that cancels what the driver was still waiting for.
-Every task carries tags with its run, task and job (``Job.labels``); ``sweep(run)`` cancels
-what is left of a run. ``limits()`` is None: the server's capacity is not known here.
+outright (Toil kills a worker's process group with SIGKILL) leaves it to the task's reaper
+(``base.reaper``), which runs ``wfrewrite cleanup --executor tes ... --job NAME``. Every task
+carries its ``Job.labels`` as tags (run, task, job, driver): ``cancel(name)`` finds a job's task
+by its job tag, ``sweep(run)`` cancels the tasks of a run whose driver is gone (their outboxes
+leave the store). ``limits()`` is None: the server's capacity is not known here.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, ClassVar
+from typing import Any
 
 import tes
 
@@ -62,12 +64,11 @@ from wfrewrite.compiler.emit.tes import HELPER_IMAGE, tes_resources
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
 
-from ..job import LABEL_JOB, LABEL_RUN, Job, RunResult, label_value
+from ..job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, Job, RunResult, driver_alive
 from ..manifest import STATUS_BY_EXIT, Manifest, read_manifest
 from ..options import Options
 from ..transport import PlatformTransport, Transport
-from .base import Executor, Terminating, said
-from .tes_reaper import Reaper
+from .base import Executor, Terminating, reaper, said
 
 log = logging.getLogger("wfrewrite.executor.tes")
 
@@ -87,8 +88,6 @@ class TesExecutor(Executor):
     name = "tes"
     transports = ("platform", "url")
     default_transport = "platform"
-    _reapers: ClassVar[dict[str, Reaper]] = {}
-    _reapers_lock = threading.Lock()
 
     def __init__(self, options: Options, transport: Transport) -> None:
         super().__init__(options, transport)
@@ -179,7 +178,7 @@ class TesExecutor(Executor):
             resources=tes_resources(plan),
             executors=executors,
             volumes=volumes or None,
-            tags={**job.labels, LABEL_JOB: label_value(job.name)},
+            tags=dict(job.labels),  # run, task, job, driver: what cancel and sweep look for
         )
 
     def script_words(self, job: Job, inputs: list[tes.Input]) -> list[str]:
@@ -233,31 +232,24 @@ class TesExecutor(Executor):
 
     def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
         self.write(job)
-        try:
-            task = self.task_of(job)
-            task_id = self.submit(job, task)
-        except BaseException as exn:
-            self.discard(job)
-            if not isinstance(exn, WfError):  # interrupted: the POST may have gone through
-                self.cancel_job(job)
-            raise
-        reaper = self.reaper()
-        try:
-            state = self.wait(task_id, terminating)
-        except BaseException:
-            self.cancel(task_id)
-            self.discard(job)
-            raise
-        finally:
-            reaper.done(task_id)
+        # the reaper watches from before the POST: a driver killed during it leaves a task
+        # that `cleanup --job` finds by its tag
+        with reaper(self.reaper_argv(job)):
+            try:
+                task_id = self.submit(job, self.task_of(job))
+            except BaseException as exn:
+                self.discard(job)
+                if not isinstance(exn, WfError):  # interrupted: the POST may have gone through
+                    self.cancel(job.name)
+                raise
+            try:
+                state = self.wait(task_id, terminating)
+            except BaseException:
+                self.cancel_task(task_id)
+                self.discard(job)
+                raise
         log.info("TES task %s (%s): %s", task_id, job.plan.name, state)
         return self.outcome(job, task_id, state)
-
-    def reaper(self) -> Reaper:
-        with self._reapers_lock:
-            if self.url not in self._reapers:
-                self._reapers[self.url] = Reaper(self.url)
-            return self._reapers[self.url]
 
     def submit(self, job: Job, task: tes.Task) -> str:
         """POST the task once (py-tes's client would try other URL prefixes on a 5xx, and
@@ -273,14 +265,13 @@ class TesExecutor(Executor):
                     f"task {job.plan.name}: the TES server refused the task (HTTP {exn.code})"
                     f"{said(detail)}"
                 ) from None
-            found = self.list_tagged(LABEL_JOB, label_value(job.name))
+            found = self.list_tagged(LABEL_JOB, job.labels[LABEL_JOB])
             if not found:
                 raise TaskFailed(
                     f"task {job.plan.name}: the TES server at {self.url} did not take the task: "
                     f"{exn}"
                 ) from None
             task_id = found[0][0]
-        self.reaper().watch(task_id)
         with open(os.path.join(job.meta, "tes-task"), "w", encoding="utf-8") as f:
             f.write(task_id + "\n")
         log.debug("TES task %s: %s", task_id, job.plan.name)
@@ -316,24 +307,34 @@ class TesExecutor(Executor):
     def full(self, task_id: str) -> tes.Task:
         return self.client.get_task(task_id, view="FULL")
 
-    def cancel(self, task_id: str) -> None:
+    def cancel_task(self, task_id: str) -> None:
         try:
             self.client.cancel_task(task_id)
         except Exception as exn:
             log.warning("TES task %s: could not cancel it: %s", task_id, exn)
 
-    def cancel_job(self, job: Job) -> None:
-        """Cancel whatever task of ``job`` the server has (found by the job's tag)."""
+    def cancel(self, name: str) -> None:
+        """Cancel whatever task of the job ``name`` the server has not seen end (found by the
+        job's tag), and remove its outbox from the store."""
         try:
-            for task_id, state in self.list_tagged(LABEL_JOB, label_value(job.name)):
+            for task_id, state in self.list_tagged(LABEL_JOB, name):
                 if state not in TERMINAL:
-                    self.cancel(task_id)
+                    self.cancel_task(task_id)
         except (urllib.error.URLError, OSError) as exn:
-            log.warning("could not look for the TES task of %s: %s", job.name, exn)
+            log.warning("could not look for the TES task of %s: %s", name, exn)
+        self.forget(name)
 
     def discard(self, job: Job) -> None:
         if isinstance(self.transport, PlatformTransport):
             self.transport.discard(job)
+
+    def forget(self, name: str) -> None:
+        """The outbox of the job ``name`` out of the store (a job no driver will fetch)."""
+        if isinstance(self.transport, PlatformTransport) and self.options.store:
+            try:
+                self.transport.forget(name)
+            except Exception as exn:  # the store unreachable: leftovers, not a failure
+                log.warning("could not remove the outbox of %s from the store: %s", name, exn)
 
     # -- what it gave -------------------------------------------------------------------------
 
@@ -371,8 +372,19 @@ class TesExecutor(Executor):
         raise TaskFailed(f"{where}: {why_failed(image, code, stderr)}{said(stderr[-600:])}")
 
     def fetch_manifest(self, job: Job) -> Manifest | None:
-        self.transport.fetch(job.plan, job.host_root)
-        return read_manifest(job.host_root, job.meta)
+        """The manifest and what it lists, brought home and checked (sizes and sha1s: by the
+        transport as it fetches them, else here)."""
+        keep: set[str] = set()
+        try:
+            self.transport.fetch(job.plan, job.host_root)
+            manifest = read_manifest(job.host_root, job.meta, sha1=not self.transport.verifies)
+            if manifest is not None:
+                keep = {
+                    os.path.realpath(os.path.join(job.host_root, f.path)) for f in manifest.files
+                }
+            return manifest
+        finally:
+            self.transport.release(job.plan, job.host_root, keep)
 
     def command_failed(self, job: Job, full: tes.Task, code: int) -> RunResult:
         """--tes-split, platform transport: the command exited ``code`` and the server kept
@@ -433,14 +445,29 @@ class TesExecutor(Executor):
             if not token:
                 return out
 
-    def sweep(self, run: str) -> list[str]:
-        """Cancel every task of the run labelled ``run`` that has not ended; their ids."""
+    def sweep(self, run: str, *, force: bool = False) -> list[str]:
+        """Cancel every task of the run labelled ``run`` that has not ended and whose driver is
+        gone (with ``force``, a live driver's too), and remove its outbox; their ids."""
         gone = []
-        for task_id, state in self.list_tagged(LABEL_RUN, label_value(run)):
-            if state not in TERMINAL:
-                self.cancel(task_id)
-                gone.append(task_id)
+        for task_id, state in self.list_tagged(LABEL_RUN, run):
+            if state in TERMINAL:
+                continue
+            tags = self.tags_of(task_id)  # MINIMAL listings carry no tags
+            if tags is None or (not force and driver_alive(tags.get(LABEL_DRIVER, ""))):
+                continue
+            self.cancel_task(task_id)
+            if tags.get(LABEL_JOB):
+                self.forget(tags[LABEL_JOB])
+            gone.append(task_id)
         return gone
+
+    def tags_of(self, task_id: str) -> dict[str, str] | None:
+        """A task's tags (view BASIC; None if the server has no such task any more)."""
+        try:
+            return dict(self._call("GET", f"/tasks/{task_id}?view=BASIC").get("tags") or {})
+        except (urllib.error.URLError, OSError) as exn:
+            log.info("TES task %s: %s", task_id, exn)
+            return None
 
 
 # -- reading a TES task's logs ----------------------------------------------------------------

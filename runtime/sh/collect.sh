@@ -5,6 +5,7 @@
 ## tab-separated record a line (kind, output, required 1|0, files-only 1|0, exclude or -, pattern
 ## or -), to the reader it is given.
 
+# shellcheck disable=SC2153  # WF_REAL is set by wf_realpath (lib.sh)
 wf_collect() {
     LC_ALL=C
     export LC_ALL
@@ -127,6 +128,7 @@ wf_record() {
     case $_rec_rel in
         *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
     esac
+    [ ! -L "$2" ] || wf_link_within "$2" "$_rec_real"
     if [ -d "$_rec_real" ]; then
         printf '%s\tdirectory\t%s\t-\t-\n' "$1" "$_rec_rel" >>"$WF_META/outputs.tsv"
         return 0
@@ -143,6 +145,20 @@ wf_record() {
 # wf_in_work_real REAL: true if REAL is under the work dir where the platform mounted it.
 wf_in_work_real() {
     [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
+}
+
+# wf_link_within LINK REAL: an output that is a symlink to REAL inside the task's directory
+# (say to /mnt/wfr/work/a.txt) becomes a relative link to it, which resolves the same wherever
+# the directory is seen (the host has it elsewhere than the container).
+wf_link_within() {
+    wf_inside "$2" "$WF_ROOT_REAL" || return 0
+    _lw_to=$WF_ROOT/${2#"$WF_ROOT_REAL"/}
+    [ "$2" != "$WF_ROOT_REAL" ] || _lw_to=$WF_ROOT
+    wf_relative "$_lw_to" "$1"
+    [ -n "$WF_REL" ] || return 0
+    if ! { rm -f "$1" && ln -s "$WF_REL" "$1"; }; then
+        wf_fail collection_failed "cannot make the symlink $1 relative (to $_lw_to)"
+    fi
 }
 
 # wf_staged_source REAL: true if REAL is (under) a staged input, e.g. an output that is an input.

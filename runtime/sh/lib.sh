@@ -18,6 +18,8 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_REFLINK=
+WF_FULL=
 ## wf_main's second word `outbox`: the outputs, the logs and the manifest are also linked under
 ## WF_OUTBOX for a platform that takes them from one directory, and the transport sets
 ## WF_DELIVERED once the manifest is there (the script then exits 0: see main.sh)
@@ -44,14 +46,37 @@ wf_exit_code() {
     esac
 }
 
-# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
+# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest. A
+# failure to stage, collect or upload on a full disk says so.
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    case $1 in
+        staging_failed | collection_failed | upload_failed)
+            ! wf_disk_full || WF_MESSAGE="$2; the disk holding $WF_FULL is full"
+            ;;
+    esac
     [ "$1" != collection_failed ] || WF_PARTIAL=true
-    wf_say "error: $2"
+    wf_say "error: $WF_MESSAGE"
     wf_exit_code "$1"
     exit "$WF_CODE"
+}
+
+# wf_disk_full: true if the task's area has no room left (WF_FULL: the directory). A file can
+# be made there but 4 KiB cannot be written to it (a read-only directory is not "full").
+wf_disk_full() {
+    for _df_d in "$WF_WORK" "$WF_META"; do
+        if [ ! -d "$_df_d" ] || ! { : >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            continue
+        fi
+        if ! { printf '%4096s' '' >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+            WF_FULL=$_df_d
+            return 0
+        fi
+        rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+    done
+    return 1
 }
 
 wf_have() {

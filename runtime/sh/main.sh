@@ -54,6 +54,7 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    wf_release_reserve
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
@@ -73,6 +74,13 @@ wf_on_exit() {
         _we_code=0
     fi
     exit "$_we_code"
+}
+
+# wf_release_reserve: give the room kept at the start back (no fork: truncation frees it).
+wf_release_reserve() {
+    if [ -f "$WF_META/reserve" ]; then
+        { : >"$WF_META/reserve"; } 2>/dev/null || :
+    fi
 }
 
 wf_on_signal() {
@@ -102,6 +110,8 @@ wf_main() {
     wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
+    # room kept for collecting and the manifest, should the command fill the disk
+    { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :
     [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP

@@ -8,6 +8,11 @@ wf_probe() {
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
+    # copies share blocks where the filesystem can (GNU cp); BusyBox cp has no --reflink
+    if [ "$WF_LINK_MODE" = copy ] && cp --reflink=auto /dev/null "$WF_META/reflink" 2>/dev/null; then
+        WF_REFLINK=--reflink=auto
+        rm -f "$WF_META/reflink"
+    fi
     if wf_have sha1sum; then
         WF_SHA1=sha1sum
     else

@@ -29,6 +29,9 @@ wf_run() {
     set -e
     WF_CHILD=
     wf_stop_watchdog
+    # a failed command may have filled the disk: look before the kept room is given back
+    [ "$WF_RC" = 0 ] || wf_disk_full || :
+    wf_release_reserve
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
     if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
         WF_OUTCOME=command_failed
@@ -43,7 +46,9 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
+        [ -z "$WF_FULL" ] || WF_MESSAGE="$WF_MESSAGE; the disk holding $WF_FULL is full"
+        wf_say "$WF_MESSAGE"
         WF_PARTIAL=true
     fi
 }

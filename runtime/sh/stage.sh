@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 ## stage.sh -- wf_stage: the transport puts the inputs in place (wf_transport_stage, from
 ## transport_<name>.sh), then the literal files are written. For the `mounted` transport every
-## input is linked or copied from the staging directory the executor mounted (or, with no staging
-## dir, from its absolute path): wf_stage_all below. The staging list is data: wf_plan_stage feeds
+## input is linked or copied from the staging directory the executor mounted read-only (or, with
+## no staging dir, from its absolute path), or was put at its path by the executor on a read-only
+## mount (a record whose source is its destination): wf_stage_all below. The staging list is data: wf_plan_stage feeds
 ## it, one tab-separated record a line (kind, r|w, source, destination, size or -), to the reader
 ## it is given.
 
@@ -51,6 +52,11 @@ wf_stage_all() {
 # wf_stage_one KIND r|w SOURCE DESTINATION SIZE: one input from the staging dir (or its absolute
 # path) to its destination, linked or copied as the link mode says (copied where writable).
 wf_stage_one() {
+    if [ "$3" = "$4" ]; then
+        # the executor put it there, on a read-only mount (layout.readonly)
+        wf_stage_placed "$1" "$4" "$5"
+        return 0
+    fi
     _ws_src=$3
     _ws_dst=$4
     case $_ws_src in
@@ -77,6 +83,16 @@ wf_stage_one() {
     [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
+# wf_stage_placed KIND PATH SIZE: an input the executor placed is there (and whole).
+wf_stage_placed() {
+    if [ "$1" = directory ]; then
+        [ -d "$2" ] || wf_fail staging_failed "input directory not found: $2"
+    else
+        [ -f "$2" ] || wf_fail staging_failed "input file not found: $2"
+        wf_check_size "$2" "$3"
+    fi
+}
+
 # wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
 wf_check_size() {
     [ "$2" != - ] || return 0
@@ -86,7 +102,8 @@ wf_check_size() {
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
-# task's area to a source there is relative, so it resolves the same on the host.
+# task's area to a source there is relative, so it resolves the same on the host. A source that
+# is itself a symlink (miniwdl's out/ links) is followed: its target is what is put in place.
 wf_put() {
     case $1 in
         symlink)
@@ -100,13 +117,19 @@ wf_put() {
             ;;
         hardlink)
             if [ "$2" = directory ]; then
-                cp -R "$3" "$4"
+                cp -RH "$3" "$4"
+            elif [ -h "$3" ]; then
+                cp "$3" "$4" # ln would link the symlink itself, which may be relative
             else
                 ln "$3" "$4" 2>/dev/null || cp "$3" "$4"
             fi
             ;;
         *)
-            if [ "$2" = directory ]; then cp -R "$3" "$4"; else cp "$3" "$4"; fi
+            if [ "$2" = directory ]; then
+                cp -RH ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            else
+                cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            fi
             chmod u+w "$4" 2>/dev/null || :
             ;;
     esac

@@ -543,6 +543,10 @@ wf_url_get_item() {
             WF_X_FAIL="GET $WF_X_SHOW: cannot move it to $2"
             return 1
         fi
+        if wf_disk_full; then # no retry fills a full disk
+            _gi_v=2
+            WF_X_WHY="$WF_X_WHY; the disk holding $WF_FULL is full"
+        fi
         if [ "$_gi_v" = 2 ] || [ "$_gi_try" -ge "$WF_URL_RETRIES" ]; then
             rm -f "$_gi_part"
             WF_X_FAIL="GET $WF_X_SHOW: $WF_X_WHY (attempt $_gi_try of $WF_URL_RETRIES)"

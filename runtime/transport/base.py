@@ -26,6 +26,8 @@ from ..options import Options
 class Transport:
     name: ClassVar[str] = "base"
     mounts: ClassVar[bool] = True
+    # fetch() checks every object's size and sha1 against the manifest as it brings it home
+    verifies: ClassVar[bool] = False
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -46,6 +48,10 @@ class Transport:
     def finish(self, job: Job, facts: Any) -> Job:
         """The last step before the run, once the script is emitted."""
         return job
+
+    def release(self, plan: TaskPlan, host_root: str, keep: set[str]) -> None:
+        """After the run (its manifest read, or not there): let go of what stands for the
+        inputs in the task's directory; ``keep``: the real paths of outputs, kept as files."""
 
     def fetch(self, plan: TaskPlan, host_root: str) -> bool:
         """After the run: bring the manifest and the outputs into ``host_root`` where they are

@@ -126,6 +126,7 @@ class PlatformTransport(RemoteInputs, Transport):
 
     name = "platform"
     mounts = False
+    verifies = True  # fetch checks every file's size and sha1 as it brings it home
 
     def __init__(self, options: Options, store: Store | None = None) -> None:
         Transport.__init__(self, options)
@@ -368,7 +369,12 @@ class PlatformTransport(RemoteInputs, Transport):
         with self._lock:
             bound = self._jobs.pop(os.path.realpath(job.host_root), None)
         if bound is not None:
-            self.store.delete_prefix(outbox_key(bound.job))
+            self.forget(bound.job)
+
+    def forget(self, job_name: str) -> None:
+        """Remove the outbox of the job ``job_name`` from the store (a job no driver will
+        fetch: cancelled, or swept after its driver died)."""
+        self.store.delete_prefix(outbox_key(job_name))
 
 
 def outbox_key(job_name: str) -> str:

@@ -108,6 +108,7 @@ class UrlTransport(RemoteInputs, Transport):
 
     name = "url"
     mounts = False
+    verifies = True
 
     def __init__(self, options: Options, store: Store | None = None) -> None:
         Transport.__init__(self, options)

@@ -152,3 +152,36 @@ def test_cloud_runtime_keys_warn_by_name(tmp_path: Path) -> None:
         "warning: unsupported: runtime key 'zones' (a cloud scheduler's key; ignored here)"
         in r.stderr
     )
+
+
+def test_collect_reports_every_unsupported_feature_at_once(tmp_path: Path) -> None:
+    """--unsupported collect: each feature by name and position, then one failure."""
+    src = tmp_path / "many.wdl"
+    src.write_text(
+        "version 1.0\ntask many {\n  command <<< echo >>>\n  runtime {\n"
+        '    inlineDockerfile: "FROM x"\n    privileged: true\n    zones: "z"\n  }\n}\n'
+    )
+    r = wfrewrite("compile", str(src), "-o", str(tmp_path / "out"), "--unsupported", "collect")
+    assert r.rc == 2
+    assert f"{src}:5:23: error: unsupported: runtime key 'inlineDockerfile'" in r.stderr
+    assert f"{src}:6:17: error: unsupported: runtime key 'privileged: true'" in r.stderr
+    assert "2 unsupported features in all" in r.stderr
+    assert "warning: unsupported: runtime key 'zones'" in r.stderr  # a hint stays a warning
+    assert not (tmp_path / "out").exists()
+
+
+def test_what_the_executor_cannot_give_is_reported(tmp_path: Path) -> None:
+    """GPUs and disks at mount points on the host are refused by name (they used to be
+    dropped); preemptible machines are a warning on an executor that has none."""
+    src = tmp_path / "needs.wdl"
+    src.write_text(
+        "version 1.0\ntask needs {\n  command <<< echo >>>\n  runtime {\n"
+        '    gpu: true\n    disks: "/mnt/data 1 GiB"\n    preemptible: 2\n  }\n}\n'
+    )
+    r = wfrewrite(
+        "run", str(src), "--executor", "local", "--dir", str(tmp_path), "--unsupported", "collect"
+    )
+    assert r.rc == 1, r.stderr
+    assert "unsupported: GPUs (the local executor gives a task no GPU)" in r.stderr
+    assert "unsupported: a disk at /mnt/data" in r.stderr
+    assert "runtime key 'preemptible' (the local executor has no preemptible machines" in r.stderr

@@ -55,7 +55,9 @@ def _sweep(run: str) -> None:
     from wfrewrite.runtime.exec import select
     from wfrewrite.runtime.options import Options
 
-    select(Options(executor="tes", tes_url=TES_URL, store="file:///var/tmp/wfr-sweep")).sweep(run)
+    select(Options(executor="tes", tes_url=TES_URL, store="file:///var/tmp/wfr-sweep")).sweep(
+        run, force=True
+    )
     shutil.rmtree("/var/tmp/wfr-sweep", ignore_errors=True)
 
 

@@ -95,7 +95,7 @@ def test_workflow_steps_run_as_scripts(tmp_path: Path) -> None:
     r = runner("--outdir", str(tmp_path), "workflow.cwl", "words.yml")
     assert r.rc == 0, r.stderr
     assert r.json == {"counts": [2, 3, 6]}
-    assert r.stderr.count("local executor") == 6, "every step is a wfrewrite job"
+    assert r.stderr.count("] local executor") == 6, "every step is a wfrewrite job"
 
 
 def test_wfrewrite_compile_and_run_accept_cwl(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, EXAMPLES
+from conftest import BIN, EXAMPLES, slurm_jobs
 
 from wfrewrite.runtime.engines.toil.worker import WorkerContext
 
@@ -181,12 +181,7 @@ def test_cancelled_slurm_job_is_retried_by_toil(tmp_path: Path) -> None:
     deadline = time.monotonic() + 120
     cancelled = False
     while time.monotonic() < deadline and not cancelled:
-        ids = subprocess.run(
-            ["squeue", "-h", "-n", f"wfr-{name}", "-o", "%i"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
+        ids = slurm_jobs(name)
         if ids:
             subprocess.run(["scancel", *ids], check=True)
             cancelled = True

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, EXAMPLES, wfrewrite
+from conftest import BIN, EXAMPLES, slurm_jobs, wfrewrite
 
 pytestmark = pytest.mark.slurm
 
@@ -85,10 +85,7 @@ def test_failure_through_slurm(tmp_path: Path, podman: None) -> None:
 
 
 def _job_ids(name: str) -> list[str]:
-    p = subprocess.run(
-        ["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True, check=False
-    )
-    return p.stdout.split()
+    return slurm_jobs(name)
 
 
 def _wait_for_job(name: str, seconds: float = 30) -> list[str]:
@@ -125,7 +122,7 @@ def _start_sleeper(tmp_path: Path, name: str) -> subprocess.Popen[str]:
 def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
     name = f"sleeper{os.getpid()}"
     proc = _start_sleeper(tmp_path, name)
-    ids = _wait_for_job(f"wfr-{name}")
+    ids = _wait_for_job(name)
     assert ids, "the job never appeared in squeue"
     subprocess.run(["scancel", *ids], check=True)
     _out, err = proc.communicate(timeout=60)
@@ -136,11 +133,11 @@ def test_cancelled_job_is_a_failure_not_a_hang(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_the_job(tmp_path: Path) -> None:
     name = f"interrupted{os.getpid()}"
     proc = _start_sleeper(tmp_path, name)
-    assert _wait_for_job(f"wfr-{name}")
+    assert _wait_for_job(name)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     deadline = time.monotonic() + 30
-    while _job_ids(f"wfr-{name}") and time.monotonic() < deadline:
+    while _job_ids(name) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _job_ids(f"wfr-{name}"), "the Slurm job outlived the interrupted run"
+    assert not _job_ids(name), "the Slurm job outlived the interrupted run"

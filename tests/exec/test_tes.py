@@ -3,7 +3,8 @@ compute with podman) and its stores: SeaweedFS S3 (which Funnel reads and writes
 file:// under /var/tmp (which it shares). Tasks run through `wfrewrite run` and
 `wfrewrite-cwl-runner` as a user would run them. The `funnel` fixture fails, never skips, when
 Funnel cannot be reached. Every test tags its TES tasks with a run label of its own and, when it
-ends, cancels whatever of that run is left and removes its S3 prefix and file store."""
+ends, cancels whatever of that run is left (a sweep with force) and removes its S3 prefix and
+file store."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import pytest
 from conftest import BIN, EXAMPLES, ROOT, ObjectStores, Result, wfrewrite
 
 from wfrewrite.compiler.diagnostics import TaskFailed
+from wfrewrite.runtime.job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, LABEL_TASK, driver_id
 from wfrewrite.runtime.options import Options
 
 S3 = "http://127.0.0.1:8333"
@@ -124,7 +126,7 @@ def bed(funnel: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed]:
     try:
         yield b
     finally:
-        executor(b, store=f"file://{files}").sweep(b.run)
+        executor(b, store=f"file://{files}").sweep(b.run, force=True)
         s3 = objstore.s3()
         for key in b.objects():
             s3.delete_object(Bucket=BUCKET, Key=f"{b.prefix}/{key}")
@@ -525,7 +527,7 @@ def test_outputs_are_checked_against_the_manifest(bed: Bed, tmp_path: Path) -> N
 # -- cancelling ------------------------------------------------------------------------------
 
 
-def _start_sleeper(bed: Bed, tmp_path: Path) -> subprocess.Popen[str]:
+def _start_sleeper(bed: Bed, tmp_path: Path, *store: str) -> subprocess.Popen[str]:
     src = task(
         tmp_path,
         'task sleepy {\n  command <<< echo started; sleep 300 >>>\n  runtime { docker: "busybox:latest" }\n}',
@@ -536,9 +538,15 @@ def _start_sleeper(bed: Bed, tmp_path: Path) -> subprocess.Popen[str]:
         str(src),
         "--dir",
         str(tmp_path / "r"),
-        *bed.tes_args(*bed.s3_store),
+        *bed.tes_args(*(store or bed.s3_store)),
     ]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, killed as one (as Toil kills a job)
+    )
 
 
 def _running_task(bed: Bed, timeout: float = 60) -> str:
@@ -580,39 +588,99 @@ def test_ctrl_c_cancels_the_task(bed: Bed, tmp_path: Path) -> None:
 
 
 def test_a_killed_driver_leaves_nothing_running(bed: Bed, tmp_path: Path) -> None:
-    """SIGKILL (how Toil kills a worker's process group): the reaper cancels the task."""
-    proc = _start_sleeper(bed, tmp_path)
+    """SIGKILL to the driver's whole process group (how Toil kills a job): the task's reaper
+    runs `wfrewrite cleanup --executor tes ... --job NAME`, which finds the task by its job tag
+    and cancels it; nothing of the job is left in the store."""
+    proc = _start_sleeper(bed, tmp_path, *bed.file_store)
     task_id = _running_task(bed)
-    os.kill(proc.pid, signal.SIGKILL)
+    tags = tes_task(bed.tes, task_id)["tags"]
+    assert tags[LABEL_JOB].startswith("wfr-sleepy-") and tags[LABEL_TASK] == "sleepy"
+    assert tags[LABEL_DRIVER].rsplit(".", 2)[1] == str(proc.pid)  # the driver: the run itself
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     _gone(bed, task_id)
+    assert not (bed.files / "out" / tags[LABEL_JOB]).exists()
 
 
-def test_sweep_cancels_what_is_left_of_a_run(bed: Bed) -> None:
+DEAD = f"{driver_id().rsplit('.', 2)[0]}.1.0"  # this host's pid 1 did not start at tick 0: gone
+
+
+def _leftover(bed: Bed, driver: str, job: str = "", run: str = "") -> str:
+    """A TES task as a driver of ``run`` (the test's) would have left it: labelled, asleep."""
     import tes
 
-    client = tes.HTTPClient(bed.tes, timeout=10)
-    other = f"{bed.run}-other"
+    tags = {LABEL_RUN: run or bed.run, LABEL_TASK: "left", LABEL_DRIVER: driver}
+    if job:
+        tags[LABEL_JOB] = job
+    t = tes.Task(
+        name="left",
+        executors=[tes.Executor(image="busybox:latest", command=["sleep", "300"])],
+        tags=tags,
+    )
+    return str(tes.HTTPClient(bed.tes, timeout=10).create_task(t))
 
-    def sleeper(run: str) -> str:
-        t = tes.Task(
-            name="left",
-            executors=[tes.Executor(image="busybox:latest", command=["sleep", "300"])],
-            tags={"wfrewrite/run": run, "wfrewrite/task": "left"},
-        )
-        return str(client.create_task(t))
 
-    mine = [sleeper(bed.run), sleeper(bed.run)]
-    theirs = sleeper(other)
+def test_sweep_cancels_what_dead_drivers_left_of_a_run(bed: Bed) -> None:
+    """sweep(run) cancels the tasks of the run whose driver is gone; a live driver's only with
+    force; another run's never."""
+    dead = [_leftover(bed, DEAD), _leftover(bed, DEAD)]
+    alive = _leftover(bed, driver_id())
+    theirs = _leftover(bed, DEAD, run=f"{bed.run}-other")
+    ex = executor(bed, store=f"file://{bed.files}")
     try:
-        gone = executor(bed, store=f"file://{bed.files}").sweep(bed.run)
-        assert sorted(gone) == sorted(mine)
-        for task_id in mine:
+        assert sorted(ex.sweep(bed.run)) == sorted(dead)
+        for task_id in dead:
             _gone(bed, task_id)
+        assert tes_task(bed.tes, alive)["state"] not in TERMINAL
         assert tes_task(bed.tes, theirs)["state"] not in TERMINAL
-        assert executor(bed, store=f"file://{bed.files}").sweep(bed.run) == []
+        assert ex.sweep(bed.run) == []
+        assert ex.sweep(bed.run, force=True) == [alive]
+        _gone(bed, alive)
     finally:
-        client.cancel_task(theirs)
+        ex.cancel_task(theirs)
+
+
+def test_cleanup_and_the_next_run_sweep_what_a_dead_driver_left(bed: Bed, tmp_path: Path) -> None:
+    """`wfrewrite cleanup --job` cancels one job's task (a live driver's too), `--label` what
+    dead drivers left of a run; the next run of that label sweeps it at its start."""
+    tes_args = ["--executor", "tes", "--tes-url", bed.tes]
+    one = _leftover(bed, driver_id(), job="wfr-left-0123456789ab")
+    left = _leftover(bed, DEAD)
+    r = wfrewrite("cleanup", *tes_args, "--job", "wfr-left-0123456789ab", "--label", bed.run)
+    assert r.rc == 0, r.stderr
+    assert f"tes: removed {left}" in r.stdout and one not in r.stdout
+    _gone(bed, one)
+    _gone(bed, left)
+    left = _leftover(bed, DEAD)
+    src = task(
+        tmp_path,
+        'task quick {\n  command <<< echo hi >>>\n  runtime { docker: "busybox:latest" }\n}',
+    )
+    r = bed.wdl(src, *bed.tes_args(*bed.file_store))
+    assert r.rc == 0, r.stderr
+    _gone(bed, left)
+
+
+def test_a_tes_task_cannot_change_its_input(bed: Bed, tmp_path: Path) -> None:
+    """The server mounts every input read-only: appending, truncating, chmod and rm are all
+    refused, and the user's file keeps its bytes and mode (through S3: its link count too)."""
+    from test_inputs_protected import ATTACK, state, user_file
+
+    f = user_file(tmp_path)
+    before = state(f)
+    src = tmp_path / "attack.wdl"
+    src.write_text(ATTACK)
+    for store in (bed.s3_store, bed.file_store):
+        r = bed.wdl(src, *bed.tes_args(*store), inputs={"f": str(f)})
+        assert r.rc == 0, r.stderr
+        assert r.json["outputs"]["attack.said"] == [
+            "append: refused", "truncate: refused", "chmod: refused", "rm: refused",
+            "line1", "line2",
+        ], store  # fmt: skip
+        now = state(f)
+        assert now[:2] == before[:2], store
+        if store == bed.s3_store:
+            assert now == before
 
 
 # -- what reaches the TES task --------------------------------------------------------------------

@@ -29,6 +29,9 @@ from wfrewrite.compiler.plan.passes import (
     choose_image,
     image_candidates,
     link_mode,
+    placed_inputs,
+    readonly_areas,
+    readonly_inputs,
     run_passes,
     stage_dir,
     stage_names,
@@ -241,3 +244,38 @@ def test_passes_are_checked() -> None:
 
     with pytest.raises(PlanError, match=r"stdout 'relative\.txt' is not absolute"):
         run_passes(plan(), NO_FACTS, [breaks])
+
+
+def test_readonly_inputs_pass() -> None:
+    """Inputs in their own directories are placed there and the directory mounted read-only; an
+    input in the work dir gets a read-only mount of its own; a writable one goes by the staging
+    dir (a copy)."""
+    p = plan(
+        stage=(
+            StageItem(source="/data/x/a.txt", path="/mnt/wfr/work/_miniwdl_inputs/0/a.txt"),
+            StageItem(source="/data/y/b.txt", path="/mnt/wfr/work/_miniwdl_inputs/1/b.txt"),
+            StageItem(source="/data/y/c.txt", path="/mnt/wfr/work/c.txt"),
+            StageItem(source="/data/y/d.txt", path="/mnt/wfr/work/d.txt", writable=True),
+        )
+    )
+    out = run_passes(p, NO_FACTS, [readonly_inputs, stage_dir("stage")])
+    assert out.layout.readonly == ("/mnt/wfr/work/_miniwdl_inputs", "/mnt/wfr/work/c.txt")
+    assert [s.source for s in out.stage] == [
+        "/mnt/wfr/work/_miniwdl_inputs/0/a.txt",
+        "/mnt/wfr/work/_miniwdl_inputs/1/b.txt",
+        "/mnt/wfr/work/c.txt",
+        "0/d.txt",
+    ]
+    assert placed_inputs(p) == [
+        ("/data/x/a.txt", "/mnt/wfr/work/_miniwdl_inputs/0/a.txt"),
+        ("/data/y/b.txt", "/mnt/wfr/work/_miniwdl_inputs/1/b.txt"),
+        ("/data/y/c.txt", "/mnt/wfr/work/c.txt"),
+    ]
+    assert stage_names(readonly_inputs(p, NO_FACTS)) == [("/data/y/d.txt", "0/d.txt")]
+    # nothing the script writes may sit in a read-only area
+    lit = p.replace(literals=(LiteralFile(path="/mnt/wfr/work/_miniwdl_inputs/0/x.sh"),))
+    assert "/mnt/wfr/work/_miniwdl_inputs" not in readonly_areas(lit)
+    with pytest.raises(PlanError, match="read-only directory but is not placed"):
+        check(
+            p.replace(layout=dataclasses.replace(LAY, readonly=("/mnt/wfr/work/_miniwdl_inputs",)))
+        )

@@ -79,11 +79,14 @@ class WfrewriteJob(PlanningJob):
             for warning in unsupported.warnings:
                 log.warning("%s", warning)
             unsupported.warnings.clear()
-            job = executor.prepare(fit_resources(plan, executor.limits()), host_root, unsupported)
+            try:
+                limits = executor.limits()
+                job = executor.prepare(fit_resources(plan, limits), host_root, unsupported)
+            finally:
+                for warning in unsupported.warnings:
+                    log.warning("%s", warning)
+                unsupported.warnings.clear()
             unsupported.finish()  # level "collect": everything unsupported, at once
-            for warning in unsupported.warnings:
-                log.warning("%s", warning)
-            unsupported.warnings.clear()
             plan = job.plan
             log.info(
                 "[job %s] %s executor, image %s, in %s",

@@ -42,6 +42,7 @@ from wfrewrite.compiler.diagnostics import (
 )
 
 from ... import exec as executors
+from ...job import run_label_of
 from ...options import Options
 from .job import RunContext, WfrewriteJob
 
@@ -72,7 +73,11 @@ def run(opts: RunOptions) -> Outcome:
     job = cwl.read_job(opts.job, opts.tool, ctx)
     tool = cwl.load(opts.tool, ctx)
     order = cwl.bind_job(tool, job, opts.tool)
-    executor = select_executor(opts.options)
+    # everything this run starts is labelled with its output dir (wfrewrite cleanup --run)
+    options = opts.options
+    options = dataclasses.replace(options, run_label=options.run_label or run_label_of(opts.outdir))
+    executors.sweep_at_start(options)
+    executor = select_executor(options)
     scratch = os.path.realpath(tempfile.mkdtemp(prefix="wfrewrite-cwl-"))
     try:
         rc = RunContext()

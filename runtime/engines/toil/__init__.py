@@ -9,6 +9,7 @@ wfrewrite executor; Toil's leader, job store, scheduling and retries stay as the
     wdl.py     Toil's WDL interpreter's container classes and WDL 1.2 additions (internals)
     cwl.py     Toil's CommandLineTool's job layout and job class (internals)
     batch.py   the ``wfrewrite`` batch system
+    admission.py what a task job holds of the leader's machine in the leader mode
     version.py the Toil versions the internals were read in
 
 The top-level module ``toil_batch_system_wfrewrite`` (found by Toil's plugin discovery)

@@ -1,13 +1,52 @@
-"""The ``wfrewrite`` batch system: Toil's single-machine one, plus wfrewrite's options.
+"""The ``wfrewrite`` batch system: Toil's single-machine one, plus wfrewrite's options, warm
+workers and the leader mode.
 
-$ toil-wdl-runner wf.wdl in.json --batchSystem wfrewrite --no-appliance ...
+    $ toil-wdl-runner wf.wdl in.json --no-appliance --wfrewrite-executor tes \\
+          --wfrewrite-tes-url http://127.0.0.1:8000 ...      # chosen for you under --no-appliance
+
+Warm workers: each job's worker is forked from a zygote that has Toil and its WDL or CWL
+interpreter imported (``zygote``), instead of a fresh ``_toil_worker`` importing them again;
+each job still runs in a process of its own. ``WFREWRITE_TOIL_FORK=0`` starts them as Toil does.
+
+The leader mode: with a remote executor (tes, kubernetes, slurm) Toil's leader and all its jobs
+run on this machine, and a task job only waits here while its task runs elsewhere: such a job is
+admitted with a token of this machine's cores and memory, whatever it asks, since its task's
+own cpu, memory, disk and GPUs go with the task to the platform, which checks them against what
+it has (see ``admission``). Killing such a job (Toil's --maxJobDuration, a failed workflow)
+kills its worker, whose reaper removes the remote task; shutting down does the same for all.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
-from .hook import add_options
+from .admission import admitted
+from .hook import add_options, languages, remote
+from .zygote import Zygote
+
+# What the zygote imports before it forks workers, by runner
+PRELOAD = {
+    "common": [
+        "toil.worker",
+        "wfrewrite.runtime.engines.toil.worker",
+        "wfrewrite.runtime.exec.container",
+        "wfrewrite.runtime.exec.local",
+    ],
+    "wdl": [
+        "toil.wdl.wdltoil",
+        "wfrewrite.runtime.engines.toil.wdl",
+        "wfrewrite.runtime.engines.miniwdl",
+    ],
+    "cwl": [
+        "toil.cwl.cwltoil",
+        "wfrewrite.runtime.engines.toil.cwl",
+        "wfrewrite.runtime.engines.cwltool.job",
+        "wfrewrite.runtime.engines.cwltool.run",
+    ],
+}
 
 
 def batch_system_class() -> type:
@@ -18,5 +57,33 @@ def batch_system_class() -> type:
         @classmethod
         def add_options(cls, parser: Any) -> None:
             add_options(parser)  # only ours: Toil adds single_machine's under its own name
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.zygote: Zygote | None = None
+            self.zygote_dir = ""
+            if os.environ.get("WFREWRITE_TOIL_FORK", "1") != "0" and not self.debugWorker:
+                preload = PRELOAD["common"] + [m for lang in languages() for m in PRELOAD[lang]]
+                self.zygote_dir = tempfile.mkdtemp(prefix="wfr-z-")
+                self.zygote = Zygote.start(self.zygote_dir, preload)
+
+        def check_resource_request(self, requirer: Any) -> None:
+            super().check_resource_request(admitted(requirer, remote()))
+
+        def issueBatchJob(
+            self, command: str, job_desc: Any, job_environment: dict[str, str] | None = None
+        ) -> int:
+            if self.zygote is not None and self.zygote.proc.poll() is None:
+                command = self.zygote.command(command)
+            desc = admitted(job_desc, remote())
+            return int(super().issueBatchJob(command, desc, job_environment))
+
+        def shutdown(self) -> None:
+            try:
+                super().shutdown()
+            finally:
+                if self.zygote is not None:
+                    self.zygote.stop()
+                    shutil.rmtree(self.zygote_dir, ignore_errors=True)
 
     return WfrewriteBatchSystem

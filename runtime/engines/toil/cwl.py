@@ -5,7 +5,8 @@
 Toil's ``ToilCommandLineTool`` gets wfrewrite's job layout and job class
 (``compiler.cwl.wf_jobs``, ``engines.cwltool.job.WfrewriteJob``): Toil's path mapper still
 fetches the inputs from the job store, the job runs as a compiled script through a wfrewrite
-executor, and cwltool collects the outputs for Toil to upload.
+executor, and cwltool collects the outputs for Toil to upload. File names are checked as
+wfrewrite-cwl-runner checks them (relaxed: every value reaches the script quoted).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def patch(options: Options) -> Callable[[], None]:
     except ImportError:  # Toil without its cwl extra
         return lambda: None
 
+    from cwltool.command_line_tool import PathCheckingMode
+
     from wfrewrite.compiler.cwl import wf_jobs
     from wfrewrite.compiler.diagnostics import Unsupported
 
@@ -41,6 +44,9 @@ def patch(options: Options) -> Callable[[], None]:
         return state["executor"]
 
     def job(tool: Any, job_order: Any, output_callbacks: Any, runtimeContext: Any) -> Any:
+        # file names with shell metacharacters (a '#', a space) are fine: every value reaches
+        # the script quoted; wfrewrite-cwl-runner relaxes the same check by default
+        tool.path_check_mode = PathCheckingMode.RELAXED
         rc = runtimeContext.copy()
         ex = executor()
         base_dir = os.path.dirname(rc.tmpdir_prefix) if rc.tmpdir_prefix else None

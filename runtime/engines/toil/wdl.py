@@ -28,9 +28,13 @@ log = logging.getLogger("wfrewrite.toil")
 _running_task: contextvars.ContextVar[Any] = contextvars.ContextVar("wfrewrite_task", default=None)
 
 
-def patch() -> Callable[[], None]:
-    """Install the WDL patches in ``toil.wdl.wdltoil``; returns what undoes them."""
+def patch(remote: bool = False) -> Callable[[], None]:
+    """Install the WDL patches in ``toil.wdl.wdltoil``; returns what undoes them. ``remote``
+    (the leader mode): a task job asks this machine for a token only (its task's own needs go
+    with the task), so that it runs in the worker of its call."""
     import toil.wdl.wdltoil as wdltoil
+
+    from .admission import ADMITTED
 
     saved: dict[str, Any] = {}
     for name in ("SwarmContainer", "SingularityContainer"):
@@ -53,11 +57,20 @@ def patch() -> Callable[[], None]:
             _running_task.reset(token)
 
     task_job.run = run
+    original_init = task_job.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if remote:
+            kwargs.update(ADMITTED, accelerators=[])
+        original_init(self, *args, **kwargs)
+
+    task_job.__init__ = init
 
     def restore() -> None:
         for name, value in saved.items():
             setattr(wdltoil, name, value)
         task_job.run = original_run
+        task_job.__init__ = original_init
         _current.clear()
 
     return restore

@@ -4,7 +4,8 @@
     with ctx:      # in the worker: Toil's WDL and CWL task jobs now run wfrewrite scripts
         job.run(file_store)
 
-``__enter__`` installs the WDL patches (``wdl.patch``) and the CWL ones (``cwl.patch``) and
+``__enter__`` installs the WDL patches (``wdl.patch``) or the CWL ones (``cwl.patch``: the
+leader says which runner it is, so a WDL worker never imports cwltool) and
 hands the options to the miniwdl config Toil builds per task (``MINIWDL__WFREWRITE__*``);
 ``__exit__`` undoes all of it.
 """
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from ...options import from_mapping, to_config
+from .admission import REMOTE
 from .version import check_toil_version
 
 log = logging.getLogger("wfrewrite.toil")
@@ -26,26 +28,37 @@ log = logging.getLogger("wfrewrite.toil")
 class WorkerContext:
     """Entered by Toil around every job in a worker process (pickled by the leader)."""
 
-    def __init__(self, settings: dict[str, str]) -> None:
+    def __init__(
+        self, settings: dict[str, str], languages: tuple[str, ...] = ("wdl", "cwl")
+    ) -> None:
         self.settings = settings
+        self.languages = languages
         self._restore: list[Callable[[], None]] = []
         self._env: dict[str, str | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings}
+        return {"settings": self.settings, "languages": self.languages}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["settings"])  # type: ignore[misc]
+        self.__init__(state["settings"], tuple(state.get("languages", ("wdl", "cwl"))))  # type: ignore[misc]
 
     def __enter__(self) -> WorkerContext:
         check_toil_version()
-        from . import cwl, wdl
+        # under Toil, `auto` never falls back to local: a task gets its image, or fails by name
+        settings = {**self.settings, "auto_local": "false"}
+        options = from_mapping(settings)
+        self._restore = []
+        if "wdl" in self.languages:
+            from . import wdl
 
-        options = from_mapping(self.settings)
-        self._restore = [wdl.patch(), cwl.patch(options)]
+            self._restore.append(wdl.patch(remote=options.executor in REMOTE))
+        if "cwl" in self.languages:
+            from . import cwl
+
+            self._restore.append(cwl.patch(options))
         # miniwdl's config loader (which Toil creates per task) reads MINIWDL__SECTION__KEY.
         for key, value in to_config(options).items():
-            if key in self.settings:
+            if key in settings:
                 var = f"MINIWDL__WFREWRITE__{key.upper()}"
                 self._env[var] = os.environ.get(var)
                 os.environ[var] = value

@@ -63,6 +63,8 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_REFLINK=
+WF_FULL=
 WF_OUTBOX=
 WF_DELIVERED=
 
@@ -86,14 +88,37 @@ wf_exit_code() {
     esac
 }
 
-# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
+# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest. A
+# failure to stage, collect or upload on a full disk says so.
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    case $1 in
+        staging_failed | collection_failed | upload_failed)
+            ! wf_disk_full || WF_MESSAGE="$2; the disk holding $WF_FULL is full"
+            ;;
+    esac
     [ "$1" != collection_failed ] || WF_PARTIAL=true
-    wf_say "error: $2"
+    wf_say "error: $WF_MESSAGE"
     wf_exit_code "$1"
     exit "$WF_CODE"
+}
+
+# wf_disk_full: true if the task's area has no room left (WF_FULL: the directory). A file can
+# be made there but 4 KiB cannot be written to it (a read-only directory is not "full").
+wf_disk_full() {
+    for _df_d in "$WF_WORK" "$WF_META"; do
+        if [ ! -d "$_df_d" ] || ! { : >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            continue
+        fi
+        if ! { printf '%4096s' '' >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+            WF_FULL=$_df_d
+            return 0
+        fi
+        rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+    done
+    return 1
 }
 
 wf_have() {
@@ -157,6 +182,11 @@ wf_probe() {
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
+    # copies share blocks where the filesystem can (GNU cp); BusyBox cp has no --reflink
+    if [ "$WF_LINK_MODE" = copy ] && cp --reflink=auto /dev/null "$WF_META/reflink" 2>/dev/null; then
+        WF_REFLINK=--reflink=auto
+        rm -f "$WF_META/reflink"
+    fi
     if wf_have sha1sum; then
         WF_SHA1=sha1sum
     else
@@ -226,6 +256,11 @@ wf_stage_all() {
 # wf_stage_one KIND r|w SOURCE DESTINATION SIZE: one input from the staging dir (or its absolute
 # path) to its destination, linked or copied as the link mode says (copied where writable).
 wf_stage_one() {
+    if [ "$3" = "$4" ]; then
+        # the executor put it there, on a read-only mount (layout.readonly)
+        wf_stage_placed "$1" "$4" "$5"
+        return 0
+    fi
     _ws_src=$3
     _ws_dst=$4
     case $_ws_src in
@@ -252,6 +287,16 @@ wf_stage_one() {
     [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
+# wf_stage_placed KIND PATH SIZE: an input the executor placed is there (and whole).
+wf_stage_placed() {
+    if [ "$1" = directory ]; then
+        [ -d "$2" ] || wf_fail staging_failed "input directory not found: $2"
+    else
+        [ -f "$2" ] || wf_fail staging_failed "input file not found: $2"
+        wf_check_size "$2" "$3"
+    fi
+}
+
 # wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
 wf_check_size() {
     [ "$2" != - ] || return 0
@@ -261,7 +306,8 @@ wf_check_size() {
 }
 
 # wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
-# task's area to a source there is relative, so it resolves the same on the host.
+# task's area to a source there is relative, so it resolves the same on the host. A source that
+# is itself a symlink (miniwdl's out/ links) is followed: its target is what is put in place.
 wf_put() {
     case $1 in
         symlink)
@@ -275,13 +321,19 @@ wf_put() {
             ;;
         hardlink)
             if [ "$2" = directory ]; then
-                cp -R "$3" "$4"
+                cp -RH "$3" "$4"
+            elif [ -h "$3" ]; then
+                cp "$3" "$4" # ln would link the symlink itself, which may be relative
             else
                 ln "$3" "$4" 2>/dev/null || cp "$3" "$4"
             fi
             ;;
         *)
-            if [ "$2" = directory ]; then cp -R "$3" "$4"; else cp "$3" "$4"; fi
+            if [ "$2" = directory ]; then
+                cp -RH ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            else
+                cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            fi
             chmod u+w "$4" 2>/dev/null || :
             ;;
     esac
@@ -354,6 +406,9 @@ wf_run() {
     set -e
     WF_CHILD=
     wf_stop_watchdog
+    # a failed command may have filled the disk: look before the kept room is given back
+    [ "$WF_RC" = 0 ] || wf_disk_full || :
+    wf_release_reserve
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
     if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
         WF_OUTCOME=command_failed
@@ -368,7 +423,9 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
+        [ -z "$WF_FULL" ] || WF_MESSAGE="$WF_MESSAGE; the disk holding $WF_FULL is full"
+        wf_say "$WF_MESSAGE"
         WF_PARTIAL=true
     fi
 }
@@ -423,6 +480,7 @@ wf_setenv() {
     export "$1=$2"
 }
 
+# shellcheck disable=SC2153  # WF_REAL is set by wf_realpath (lib.sh)
 wf_collect() {
     LC_ALL=C
     export LC_ALL
@@ -545,6 +603,7 @@ wf_record() {
     case $_rec_rel in
         *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
     esac
+    [ ! -L "$2" ] || wf_link_within "$2" "$_rec_real"
     if [ -d "$_rec_real" ]; then
         printf '%s\tdirectory\t%s\t-\t-\n' "$1" "$_rec_rel" >>"$WF_META/outputs.tsv"
         return 0
@@ -561,6 +620,20 @@ wf_record() {
 # wf_in_work_real REAL: true if REAL is under the work dir where the platform mounted it.
 wf_in_work_real() {
     [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
+}
+
+# wf_link_within LINK REAL: an output that is a symlink to REAL inside the task's directory
+# (say to /mnt/wfr/work/a.txt) becomes a relative link to it, which resolves the same wherever
+# the directory is seen (the host has it elsewhere than the container).
+wf_link_within() {
+    wf_inside "$2" "$WF_ROOT_REAL" || return 0
+    _lw_to=$WF_ROOT/${2#"$WF_ROOT_REAL"/}
+    [ "$2" != "$WF_ROOT_REAL" ] || _lw_to=$WF_ROOT
+    wf_relative "$_lw_to" "$1"
+    [ -n "$WF_REL" ] || return 0
+    if ! { rm -f "$1" && ln -s "$WF_REL" "$1"; }; then
+        wf_fail collection_failed "cannot make the symlink $1 relative (to $_lw_to)"
+    fi
 }
 
 # wf_staged_source REAL: true if REAL is (under) a staged input, e.g. an output that is an input.
@@ -629,6 +702,7 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
+    wf_release_reserve
     # The transport sends the outputs away (the url transport uploads them; a failed upload
     # makes the status upload_failed and leaves the object out of the manifest).
     [ ! -d "$WF_META" ] || wf_transport_unstage
@@ -648,6 +722,13 @@ wf_on_exit() {
         _we_code=0
     fi
     exit "$_we_code"
+}
+
+# wf_release_reserve: give the room kept at the start back (no fork: truncation frees it).
+wf_release_reserve() {
+    if [ -f "$WF_META/reserve" ]; then
+        { : >"$WF_META/reserve"; } 2>/dev/null || :
+    fi
 }
 
 wf_on_signal() {
@@ -677,6 +758,8 @@ wf_main() {
     wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
+    # room kept for collecting and the manifest, should the command fill the disk
+    { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :
     [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP

@@ -86,6 +86,8 @@ WF_WATCHDOG=
 WF_SHA1=
 WF_REAL=
 WF_CODE=
+WF_REFLINK=
+WF_FULL=
 WF_OUTBOX=
 WF_DELIVERED=
 
@@ -93,8 +95,6 @@ wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
 }
 
-# wf_exit_code STATUS: set WF_CODE to the script's exit code for the outcome STATUS. The one
-# table of outcomes and codes (wfrewrite.compiler.emit.contract.EXIT_CODES is held to it).
 wf_exit_code() {
     case $1 in
         succeeded) WF_CODE=0 ;;
@@ -109,26 +109,43 @@ wf_exit_code() {
     esac
 }
 
-# wf_fail STATUS MESSAGE: record the outcome and leave; the EXIT trap writes the manifest.
 wf_fail() {
     WF_STATUS=$1
     WF_MESSAGE=$2
+    case $1 in
+        staging_failed | collection_failed | upload_failed)
+            ! wf_disk_full || WF_MESSAGE="$2; the disk holding $WF_FULL is full"
+            ;;
+    esac
     [ "$1" != collection_failed ] || WF_PARTIAL=true
-    wf_say "error: $2"
+    wf_say "error: $WF_MESSAGE"
     wf_exit_code "$1"
     exit "$WF_CODE"
+}
+
+wf_disk_full() {
+    for _df_d in "$WF_WORK" "$WF_META"; do
+        if [ ! -d "$_df_d" ] || ! { : >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            continue
+        fi
+        if ! { printf '%4096s' '' >"$_df_d/.wfr-room"; } 2>/dev/null; then
+            rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+            WF_FULL=$_df_d
+            return 0
+        fi
+        rm -f "$_df_d/.wfr-room" 2>/dev/null || :
+    done
+    return 1
 }
 
 wf_have() {
     command -v "$1" >/dev/null 2>&1
 }
 
-# wf_need TOOL WHY: fail the probe unless TOOL is on PATH.
 wf_need() {
     wf_have "$1" || wf_fail probe_failed "this image has no '$1', which is needed $2; choose an image that provides '$1'"
 }
 
-# wf_json STRING: print STRING as a JSON string literal (forks only if it needs escaping).
 wf_json() {
     case $1 in
         *[\\\"]* | *[[:cntrl:]]*)
@@ -140,8 +157,6 @@ wf_json() {
     esac
 }
 
-# wf_realpath PATH: set WF_REAL to the physical path of the existing absolute PATH (symlinks
-# resolved), without a subshell; returns 1 if it does not resolve.
 wf_realpath() {
     _rp_p=$1
     _rp_n=0
@@ -167,7 +182,6 @@ wf_realpath() {
     cd -- "$_rp_here" || return 1
 }
 
-# wf_inside PATH DIR: true if the physical PATH is DIR or lies under it (DIR physical already).
 wf_inside() {
     case $1 in
         "$2" | "$2"/*) return 0 ;;
@@ -180,6 +194,10 @@ wf_probe() {
         wf_need "$_wp_t" "by the wfrewrite script itself"
     done
     wf_plan_tools
+    if [ "$WF_LINK_MODE" = copy ] && cp --reflink=auto /dev/null "$WF_META/reflink" 2>/dev/null; then
+        WF_REFLINK=--reflink=auto
+        rm -f "$WF_META/reflink"
+    fi
     if wf_have sha1sum; then
         WF_SHA1=sha1sum
     else
@@ -213,8 +231,6 @@ wf_stage() {
     wf_plan_literals
 }
 
-# wf_link_work: where nothing mounts the work dir at WF_WORK_ALIAS (CWL's dockerOutputDirectory),
-# a symlink puts it there; an empty directory the image has at that path gives way to it.
 wf_link_work() {
     if [ -d "$WF_WORK_ALIAS" ] && [ ! -L "$WF_WORK_ALIAS" ]; then
         rmdir "$WF_WORK_ALIAS" 2>/dev/null ||
@@ -229,9 +245,6 @@ wf_link_work() {
     fi
 }
 
-# wf_link_work_to_alias: the platform mounted WF_WORK_ALIAS (a volume of its own): the work dir,
-# still empty, becomes a symlink to it, so that the command, the inputs staged in the work dir
-# and the outputs all live there (collection takes the alias for the work dir).
 wf_link_work_to_alias() {
     [ -d "$WF_WORK_ALIAS" ] ||
         wf_fail staging_failed "the platform did not mount the output directory $WF_WORK_ALIAS"
@@ -246,9 +259,11 @@ wf_stage_all() {
     done
 }
 
-# wf_stage_one KIND r|w SOURCE DESTINATION SIZE: one input from the staging dir (or its absolute
-# path) to its destination, linked or copied as the link mode says (copied where writable).
 wf_stage_one() {
+    if [ "$3" = "$4" ]; then
+        wf_stage_placed "$1" "$4" "$5"
+        return 0
+    fi
     _ws_src=$3
     _ws_dst=$4
     case $_ws_src in
@@ -275,7 +290,15 @@ wf_stage_one() {
     [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
-# wf_check_size FILE SIZE: a staged input has SIZE bytes (- : not known, not checked).
+wf_stage_placed() {
+    if [ "$1" = directory ]; then
+        [ -d "$2" ] || wf_fail staging_failed "input directory not found: $2"
+    else
+        [ -f "$2" ] || wf_fail staging_failed "input file not found: $2"
+        wf_check_size "$2" "$3"
+    fi
+}
+
 wf_check_size() {
     [ "$2" != - ] || return 0
     _cs_got=$(wc -c <"$1") || wf_fail staging_failed "cannot read staged input $1"
@@ -283,8 +306,6 @@ wf_check_size() {
         wf_fail staging_failed "staged input $1 has $((_cs_got)) bytes, expected $2"
 }
 
-# wf_put HOW KIND SRC DST: symlink | hardlink (falling back to a copy) | copy. A symlink in the
-# task's area to a source there is relative, so it resolves the same on the host.
 wf_put() {
     case $1 in
         symlink)
@@ -298,19 +319,24 @@ wf_put() {
             ;;
         hardlink)
             if [ "$2" = directory ]; then
-                cp -R "$3" "$4"
+                cp -RH "$3" "$4"
+            elif [ -h "$3" ]; then
+                cp "$3" "$4" # ln would link the symlink itself, which may be relative
             else
                 ln "$3" "$4" 2>/dev/null || cp "$3" "$4"
             fi
             ;;
         *)
-            if [ "$2" = directory ]; then cp -R "$3" "$4"; else cp "$3" "$4"; fi
+            if [ "$2" = directory ]; then
+                cp -RH ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            else
+                cp ${WF_REFLINK:+"$WF_REFLINK"} "$3" "$4"
+            fi
             chmod u+w "$4" 2>/dev/null || :
             ;;
     esac
 }
 
-# wf_relative SRC DST: set WF_REL to SRC as seen from the directory of DST (both under WF_ROOT).
 wf_relative() {
     WF_REL=
     _rl_d=${2%/*}
@@ -322,8 +348,6 @@ wf_relative() {
     WF_REL=$WF_REL${1#"$WF_ROOT"/}
 }
 
-# wf_literal PATH KIND MODE FORMAT: create a literal file (FORMAT is printf-escaped data: every
-# '%' and '\' doubled, other bytes outside printable text as \ooo) or an empty directory.
 wf_literal() {
     [ -d "${1%/*}" ] || mkdir -p "${1%/*}" || wf_fail staging_failed "cannot create the directory of $1"
     if [ "$2" = directory ]; then
@@ -358,13 +382,11 @@ wf_url_once() {
         *) WF_X_RC=127 WF_X_MSG="no client $1" ;;
     esac
     if [ -z "$WF_X_MSG" ] && [ "$WF_X_RC" != 0 ]; then
-        # the first line the client said about it
         IFS= read -r WF_X_MSG <"$WF_X_TMP.err" || :
         [ -n "$WF_X_MSG" ] || WF_X_MSG="$1 exited with $WF_X_RC"
     fi
 }
 
-# -- curl ------------------------------------------------------------------------------------
 
 wf_url_curl() {
     case $1 in
@@ -381,8 +403,6 @@ wf_url_curl() {
                 >"$WF_X_TMP.res" 2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             ;;
         post)
-            # curl -F reads a file name in double quotes with \ escapes; the form's other fields
-            # are in a curl config file written by the probe (wf_url_curl_form)
             wf_url_cfg_escape "$3"
             curl -q -sS -H 'Expect:' --connect-timeout "$WF_URL_STALL" --speed-limit 1 \
                 --speed-time "$WF_URL_STALL" ${WF_URL_CA:+--cacert} ${WF_URL_CA:+"$WF_URL_CA"} \
@@ -397,7 +417,6 @@ wf_url_curl() {
     WF_X_SIZE=${WF_X_SIZE%.*}
 }
 
-# wf_url_cfg_escape TEXT: WF_ESC is TEXT with '\' and '"' escaped by '\' (curl's quoting).
 wf_url_cfg_escape() {
     WF_ESC=
     _ce_rest=$1
@@ -417,7 +436,6 @@ wf_url_cfg_escape() {
     done
 }
 
-# wf_url_curl_form: the POST form's fields as a curl config file (form-string = "name=value").
 wf_url_curl_form() {
     : >"$WF_META/form.curlrc"
     wf_plan_fields wf_url_curl_form_rows
@@ -430,7 +448,6 @@ wf_url_curl_form_rows() {
     done
 }
 
-# -- wget: GNU wget does GET, PUT and POST (a body file); BusyBox wget only GET -----------------
 
 wf_url_wget() {
     case $2 in
@@ -440,7 +457,6 @@ wf_url_wget() {
                     ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} -O "$4" "$3" \
                     2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             else
-                # BusyBox wget has no working timeout (-T crashes it): a guard watches the file
                 wget -q -S -O "$4" "$3" 2>"$WF_X_TMP.err" </dev/null &
                 wf_url_guarded $! "$4"
             fi
@@ -464,7 +480,6 @@ wf_url_wget() {
     wf_url_headers "$WF_X_TMP.err"
 }
 
-# wf_url_headers FILE: the status and Content-Length of the last response in wget -S output.
 wf_url_headers() {
     while IFS= read -r _uh_line; do
         case $_uh_line in
@@ -484,8 +499,6 @@ wf_url_headers() {
 
 WF_X_CR=$(printf '\r')
 
-# wf_url_guarded PID FILE|- [SECONDS]: wait for the background client PID; kill it when FILE has
-# not grown for WF_URL_STALL seconds (or, with -, after SECONDS). Sets WF_X_RC.
 wf_url_guarded() {
     _gd_pid=$1
     wf_url_guard "$@" &
@@ -525,9 +538,7 @@ wf_url_guard() {
     done
 }
 
-# -- the POST form for hand-written requests: $WF_X_TMP.pre, the file, $WF_X_TMP.post ---------
 
-# wf_url_form KEY: write the parts around the file; WF_X_FORM is their total size in bytes.
 wf_url_form() {
     {
         wf_plan_fields wf_url_form_fields
@@ -549,8 +560,6 @@ wf_url_form_fields() {
     done
 }
 
-# wf_url_split URL: WF_X_AUTH (host[:port]), WF_X_HOST, WF_X_PORT and WF_X_PATH (path?query)
-# of a plain http URL.
 wf_url_split() {
     _sp_rest=${1#http://}
     WF_X_AUTH=${_sp_rest%%[/?]*}
@@ -564,7 +573,6 @@ wf_url_split() {
     [ "$WF_X_HOST" != "$WF_X_AUTH" ] || WF_X_PORT=80
 }
 
-# -- BusyBox nc: a hand-written PUT or POST over plain http -----------------------------------
 
 wf_url_nc() {
     wf_url_split "$2"
@@ -587,7 +595,6 @@ wf_url_nc() {
         printf 'Content-Length: %s\r\n\r\n' "$_nc_len"
         cat "$_nc_pre" "$3" "$_nc_post"
     } 2>/dev/null | nc -w "$WF_URL_STALL" "$WF_X_HOST" "$WF_X_PORT" >"$WF_X_TMP.body" 2>"$WF_X_TMP.err" &
-    # nc has no idle timeout: allow the stall time plus 64 KiB/s
     wf_url_guarded $! - $((WF_URL_STALL + _nc_len / 65536))
     WF_X_SIZE=$_nc_size
     IFS=' ' read -r _nc_proto WF_X_CODE _nc_rest <"$WF_X_TMP.body" || :
@@ -608,7 +615,6 @@ wf_url_method() {
     esac
 }
 
-# -- python3: GET, PUT and POST over http and https ----------------------------------------------
 
 wf_url_python() {
     if [ "$1" = post ]; then
@@ -672,7 +678,6 @@ WF_PY
     WF_X_CODE=${WF_X_CODE:-000}
 }
 
-# -- perl (perl-base: IO::Socket::INET only): GET, PUT and POST over plain http --------------------
 
 wf_url_perl() {
     if [ "$1" = post ]; then
@@ -761,7 +766,6 @@ WF_PL
     WF_X_CODE=${WF_X_CODE:-000}
 }
 
-# -- bash's /dev/tcp: GET, PUT and POST over plain http (no other tool needed) ---------------------
 
 wf_url_bash() {
     wf_url_split "$2"
@@ -773,7 +777,6 @@ wf_url_bash() {
     if [ "$1" != get ]; then
         _bs_len=$(wc -c <"$3")
         WF_X_SIZE=$((_bs_len))
-        # an upload cannot be watched by the file's growth: allow the stall time plus 64 KiB/s
         _bs_limit=$((WF_URL_STALL + _bs_len / 65536))
         if [ "$1" = post ]; then
             _bs_len=$((_bs_len + WF_X_FORM))
@@ -827,13 +830,10 @@ WF_X_FAIL=
 WF_X_SUM=-
 WF_X_TMP=
 
-# -- probe: which clients, before any work is done ------------------------------------------------
 
 wf_transport_probe() {
-    # outputs are checksummed while they upload (wf_url_put_item), not while they are collected
     WF_URL_SHA1=$WF_SHA1
     WF_SHA1=
-    # big files: a sha1 that uses the CPU's SHA instructions, where the image has one
     WF_URL_FASTSUM=
     if [ -n "$WF_URL_SHA1" ]; then
         if wf_have openssl && openssl sha1 </dev/null >/dev/null 2>&1; then
@@ -850,7 +850,6 @@ wf_transport_probe() {
     WF_URL_DOWNLOADS=0
     [ -z "$WF_URL_LIST" ] || WF_URL_DOWNLOADS=1
     wf_plan_stage wf_url_count
-    # uploads first: with no way to upload, not even the manifest can tell what happened
     wf_url_pick_up
     if [ "$WF_URL_DOWNLOADS" = 1 ]; then
         wf_url_pick_get
@@ -859,8 +858,6 @@ wf_transport_probe() {
         wf_say "url transport: uploads with $WF_UP"
     fi
     [ "$WF_URL_UPLOAD" != post ] || [ "$WF_UP" != curl ] || wf_url_curl_form
-    # curl 7.75 and later report every transfer's exit code (%{exitcode}): one curl process
-    # then works through a whole shard, on one connection
     WF_URL_BATCH=
     if [ -n "$WF_C_CURL" ]; then
         case $(curl --version 2>/dev/null </dev/null) in
@@ -876,7 +873,6 @@ wf_url_count() {
     done
 }
 
-# wf_url_clients: which HTTP clients this image has (WF_C_<NAME>=1) and WF_URL_HAS, in words.
 wf_url_clients() {
     WF_C_CURL=
     WF_C_WGET=
@@ -926,8 +922,6 @@ wf_url_clients() {
     WF_URL_HAS=${WF_URL_HAS:-no HTTP client at all}
 }
 
-# Downloads: curl, GNU wget, BusyBox wget, python3, perl, bash /dev/tcp; over https: curl, GNU
-# wget, python3, then BusyBox wget (which verifies no certificate).
 wf_url_pick_get() {
     if [ "$WF_URL_HTTPS_GET" = 1 ]; then
         for _pg_c in CURL WGET PYTHON BBWGET; do
@@ -943,8 +937,6 @@ wf_url_pick_get() {
     [ -n "$WF_GET" ] || wf_fail probe_failed "the url transport cannot download the inputs in this image: it has $WF_URL_HAS; downloads need curl, wget or python3$(wf_url_plain "$WF_URL_HTTPS_GET" ', or perl or bash')${WF_URL_HINT}"
 }
 
-# Uploads (PUT, or an S3 POST form): curl, GNU wget, python3; over plain http also perl, bash
-# /dev/tcp and BusyBox nc. BusyBox wget cannot upload.
 wf_url_pick_up() {
     WF_URL_HINT="; choose an image that has curl, GNU wget or python3, or the mounted transport"
     if [ "$WF_URL_HTTPS_PUT" = 1 ]; then
@@ -966,7 +958,6 @@ wf_url_plain() {
     if [ "$1" = 1 ]; then printf ' (the store is https)'; else printf '%s' "$2"; fi
 }
 
-# wf_url_take NAME: WF_TAKEN is the client's name if the image has it.
 wf_url_take() {
     WF_TAKEN=
     case $1 in
@@ -981,11 +972,9 @@ wf_url_take() {
     [ -n "$WF_TAKEN" ]
 }
 
-# -- stage: the downloads -----------------------------------------------------------------------
 
 wf_transport_stage() {
     if [ -n "$WF_URL_LIST" ]; then
-        # a long staging list is one more download (checked like any other), not script text
         if ! wf_url_get_item "$WF_URL_LIST" "$WF_META/stage.tsv" "$WF_URL_LIST_SIZE" "$WF_URL_LIST_SHA1"; then
             wf_fail staging_failed "could not download the staging list: $WF_X_FAIL"
         fi
@@ -997,8 +986,6 @@ wf_transport_stage() {
     wf_url_parallel get "$WF_META/get.tsv" || wf_fail staging_failed "$WF_X_FAIL"
 }
 
-# wf_url_jobs: staging records on stdin -> download jobs on stdout (URL, destination, size, sha1);
-# directories are made here.
 wf_url_jobs() {
     while IFS=$WF_TAB read -r _uj_kind _uj_mode _uj_src _uj_dst _uj_size _uj_sum; do
         if [ "$_uj_kind" = directory ]; then
@@ -1012,11 +999,8 @@ wf_url_jobs() {
     done
 }
 
-# -- unstage: the uploads -----------------------------------------------------------------------
 
 wf_transport_unstage() {
-    # no client (the probe said so), or stopped by a signal: nothing goes up, so the manifest
-    # (if it can be committed at all) lists nothing
     if [ -z "$WF_UP" ] || [ "$WF_STATUS" = terminated ]; then
         [ ! -f "$WF_META/outputs.tsv" ] || : >"$WF_META/outputs.tsv"
         return 0
@@ -1026,7 +1010,6 @@ wf_transport_unstage() {
     WF_X_TMP=$WF_META/x/main
     _us_out=$(wc -c <"$WF_STDOUT")
     _us_err=$(wc -c <"$WF_STDERR")
-    # every file output once, with the command's stdout and stderr (the driver shows them)
     {
         [ ! -f "$WF_META/outputs.tsv" ] || wf_url_files <"$WF_META/outputs.tsv"
         printf '%s\t%s\n' "${WF_STDOUT#"$WF_ROOT"/}" "$((_us_out))"
@@ -1042,7 +1025,6 @@ wf_transport_unstage() {
         fi
         wf_say "error: $WF_X_FAIL"
     fi
-    # the manifest lists what is up there, with the checksums taken on the way
     [ -f "$WF_META/outputs.tsv" ] || return 0
     awk -F "$WF_TAB" -v OFS="$WF_TAB" '
         FILENAME == ARGV[1] { if ($1 == "ok") sum[$2] = $4; next }
@@ -1052,14 +1034,12 @@ wf_transport_unstage() {
         mv -f "$WF_META/outputs.up" "$WF_META/outputs.tsv"
 }
 
-# wf_url_files: outputs.tsv on stdin -> path and size of every file output on stdout.
 wf_url_files() {
     while IFS=$WF_TAB read -r _uf_name _uf_type _uf_path _uf_size _uf_sum; do
         [ "$_uf_type" != file ] || printf '%s\t%s\n' "$_uf_path" "$_uf_size"
     done
 }
 
-# wf_url_names: "path<TAB>size" lines -> "path<TAB>size<TAB>percent-encoded path", each path once.
 wf_url_names() {
     awk -F "$WF_TAB" -v OFS="$WF_TAB" '
         BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i }
@@ -1076,7 +1056,6 @@ wf_url_names() {
         }'
 }
 
-# -- commit: the manifest, last -----------------------------------------------------------------
 
 wf_transport_commit() {
     [ "$WF_STATUS" != terminated ] || return 0
@@ -1093,12 +1072,7 @@ wf_transport_commit() {
     fi
 }
 
-# -- the transfer engine ------------------------------------------------------------------------
 
-# wf_url_parallel OP JOBS: the transfers listed in JOBS (get: URL, destination, size, sha1; put:
-# path, size, encoded path), WF_URL_PARALLEL at a time: the jobs are dealt to shards, each a
-# background subshell working through its share; the first failure stops them all. Results are
-# in JOBS.out (ok ... | fail PATH WHY); returns 1 if a transfer failed (WF_X_FAIL says which).
 wf_url_parallel() {
     WF_X_FAIL=
     _pl_n=$WF_URL_PARALLEL
@@ -1150,9 +1124,6 @@ wf_url_parallel() {
     return "$_pl_rc"
 }
 
-# wf_url_shard OP INDEX JOBS: the jobs in the file JOBS, one after the other; one result line
-# each. With a curl that reports per-transfer exit codes, one curl does them all first (on one
-# connection); what it did not get right goes through the one-by-one path, which retries.
 wf_url_shard() {
     WF_X_TMP=$WF_META/x/s$2
     WF_RAND=$((($$ + $2 * 7919 + 1) % 2147483648))
@@ -1171,9 +1142,6 @@ wf_url_shard() {
     done <"$3"
 }
 
-# wf_url_one OP FIRST A B C D: one job (get: URL DEST SIZE SHA1; put: PATH SIZE ENCODED), its
-# attempts numbered from FIRST; prints its result line. Returns 1 (and stops the others) if it
-# failed.
 wf_url_one() {
     if [ "$1" = get ]; then
         if wf_url_get_item "$3" "$4" "$5" "$6" "$2"; then
@@ -1190,23 +1158,16 @@ wf_url_one() {
     fi
 }
 
-# wf_url_failed input|output NAME: print the job's result line (WF_X_FAIL says why), stop the
-# other shards, return 1.
 wf_url_failed() {
     printf 'fail\t%s %s\t%s\n' "$1" "$2" "$WF_X_FAIL"
     : >"$WF_META/x/abort"
     return 1
 }
 
-# wf_url_curl_batch OP JOBS: the first attempt at every job of JOBS in one curl (a config file
-# of url/output or url/upload-file pairs, one -w line per transfer, read in step with JOBS); the
-# sha1 of each upload is taken meanwhile. Jobs it did not get right go to wf_url_one from attempt
-# 2 (whose own scratch files are not the batch's).
 wf_url_curl_batch() {
     _cb_k=0
     while IFS=$WF_TAB read -r _cb_a _cb_b _cb_c _cb_d; do
         if [ "$1" = get ]; then
-            # (no empty file made in advance: writing into one is slower than into a new one)
             wf_url_cfg_escape "$_cb_a"
             printf 'url = "%s"\n' "$WF_ESC"
             printf 'output = "%s"\n' "$WF_X_TMP.p$_cb_k"
@@ -1250,7 +1211,6 @@ wf_url_curl_batch() {
         _cb_v=0
         if [ "$1" = get ]; then
             WF_X_SIZE=$_cb_down
-            # curl makes no file for an empty body
             [ -e "$WF_X_TMP.p$_cb_k" ] || [ "$WF_X_SIZE" != 0 ] || : >"$WF_X_TMP.p$_cb_k"
             wf_url_verdict "$_cb_c" "$WF_X_TMP.p$_cb_k" || _cb_v=$?
             if [ "$_cb_v" = 0 ] && wf_url_check_sum "$WF_X_TMP.p$_cb_k" "$_cb_d" "$_cb_c" &&
@@ -1273,8 +1233,6 @@ wf_url_curl_batch() {
     done 3<"$2" 4<"$WF_X_TMP.bres" 5<"$WF_X_TMP.sums"
 }
 
-# wf_url_retry_one OP VERDICT A B C D: a job the batch did not get right: a fatal verdict fails
-# it at once, any other goes on from attempt 2.
 wf_url_retry_one() {
     if [ "$2" = 2 ] || [ "$WF_URL_RETRIES" -le 1 ]; then
         if [ "$1" = get ]; then
@@ -1289,15 +1247,12 @@ wf_url_retry_one() {
     wf_url_one "$1" 2 "$3" "$4" "$5" "$6"
 }
 
-# wf_url_sums: "path<TAB>..." lines on stdin -> the sha1 of each $WF_ROOT/path on stdout.
 wf_url_sums() {
     while IFS=$WF_TAB read -r _us_path _us_size _us_rest; do
         wf_url_sha1 "$WF_ROOT/$_us_path" "$_us_size" || printf -- '-\n'
     done
 }
 
-# wf_url_sha1 FILE SIZE: the sha1 of FILE (first word on stdout); files of 16 MiB and more go to
-# openssl or python3 when the image has them (several times faster than coreutils' sha1sum).
 wf_url_sha1() {
     if [ "$2" -ge 16777216 ] 2>/dev/null; then
         case $WF_URL_FASTSUM in
@@ -1322,8 +1277,6 @@ print(h.hexdigest())' "$1"
     $WF_URL_SHA1 <"$1"
 }
 
-# wf_url_check_sum FILE SHA1 SIZE: true if SHA1 is - (none known), or there is no sha1sum, or
-# FILE's sha1 is SHA1 (WF_X_WHY says otherwise).
 wf_url_check_sum() {
     [ "$2" != - ] && [ -n "$WF_URL_SHA1" ] || return 0
     _ck_sum=$(wf_url_sha1 "$1" "$3")
@@ -1332,9 +1285,6 @@ wf_url_check_sum() {
     return 1
 }
 
-# wf_url_get_item URL DEST SIZE SHA1 [FIRST]: download URL into a partial file, check it (HTTP
-# status, Content-Length, the expected size and sha1), then give it its name; retried (attempts
-# numbered from FIRST, after a backoff if FIRST > 1). WF_X_FAIL says why it failed.
 wf_url_get_item() {
     _gi_part=$WF_X_TMP.part
     _gi_try=${5:-1}
@@ -1343,7 +1293,6 @@ wf_url_get_item() {
     while :; do
         [ ! -e "$_gi_part" ] || rm -f "$_gi_part"
         wf_url_once "$WF_GET" get "$1" "$_gi_part"
-        # some clients make no file for an empty body
         [ -e "$_gi_part" ] || case $WF_X_CODE in 2??) : >"$_gi_part" ;; esac
         _gi_v=0
         wf_url_verdict "$3" "$_gi_part" || _gi_v=$?
@@ -1355,6 +1304,10 @@ wf_url_get_item() {
             WF_X_FAIL="GET $WF_X_SHOW: cannot move it to $2"
             return 1
         fi
+        if wf_disk_full; then # no retry fills a full disk
+            _gi_v=2
+            WF_X_WHY="$WF_X_WHY; the disk holding $WF_FULL is full"
+        fi
         if [ "$_gi_v" = 2 ] || [ "$_gi_try" -ge "$WF_URL_RETRIES" ]; then
             rm -f "$_gi_part"
             WF_X_FAIL="GET $WF_X_SHOW: $WF_X_WHY (attempt $_gi_try of $WF_URL_RETRIES)"
@@ -1365,9 +1318,6 @@ wf_url_get_item() {
     done
 }
 
-# wf_url_put_item PATH SIZE ENCODED [FIRST]: upload $WF_ROOT/PATH (SIZE bytes) as PATH under the
-# upload prefix (PUT <prefix><ENCODED>, or POST with key=<key prefix><PATH>); retried (attempts
-# numbered from FIRST). Its sha1 is taken meanwhile (WF_X_SUM).
 wf_url_put_item() {
     _pi_file=$WF_ROOT/$1
     _pi_try=${4:-1}
@@ -1405,10 +1355,6 @@ wf_url_put_item() {
     return 1
 }
 
-# wf_url_verdict SIZE FILE|-: judge the attempt wf_url_once just made. 0: it worked; 1: worth
-# another try (no response, a stall, 5xx, 408, 429, a short body); 2: it will not work (other
-# statuses, e.g. 403 for an expired presigned URL, 404). WF_X_WHY says why not. SIZE is the
-# expected byte count (- if unknown); FILE the download to measure (- for uploads).
 wf_url_verdict() {
     case $WF_X_CODE in
         2??) ;;
@@ -1455,8 +1401,6 @@ wf_url_verdict() {
     fi
 }
 
-# wf_url_backoff ATTEMPT WHAT: sleep before the next attempt: the base doubled per attempt (at
-# most 30 s), half of it fixed and half random (jitter), so that retries do not come in step.
 wf_url_backoff() {
     _bo_cap=$WF_URL_BACKOFF
     _bo_i=1
@@ -1480,9 +1424,7 @@ wf_url_backoff() {
 
 wf_run() {
     _wr_in=${WF_STDIN:-/dev/null}
-    # The command runs where the plan says: the work dir, or the path it is also mounted at.
     _wr_dir=${WF_WORK_ALIAS:-$WF_WORK}
-    # The command runs in the background so that a signal reaches the wrapper's trap at once.
     if [ "$WF_SHELL_USED" = none ]; then
         (
             cd "$_wr_dir" && wf_plan_env && wf_plan_argv
@@ -1504,6 +1446,8 @@ wf_run() {
     set -e
     WF_CHILD=
     wf_stop_watchdog
+    [ "$WF_RC" = 0 ] || wf_disk_full || :
+    wf_release_reserve
     printf '%s\n' "$WF_RC" >"$WF_META/rc"
     if [ -n "$WF_TIME_LIMIT" ] && [ -f "$WF_META/timed_out" ]; then
         WF_OUTCOME=command_failed
@@ -1518,16 +1462,13 @@ wf_run() {
         WF_OUTCOME=command_failed
     fi
     if [ -n "$WF_OUTCOME" ]; then
-        wf_say "${WF_MESSAGE:-the command exited with $WF_RC}"
+        WF_MESSAGE=${WF_MESSAGE:-"the command exited with $WF_RC"}
+        [ -z "$WF_FULL" ] || WF_MESSAGE="$WF_MESSAGE; the disk holding $WF_FULL is full"
+        wf_say "$WF_MESSAGE"
         WF_PARTIAL=true
     fi
 }
 
-# wf_watchdog PID (in the background): after WF_TIME_LIMIT seconds, unless the command is done,
-# leave a mark and stop PID (TERM, then KILL after 5 s). TERM ends the watchdog and its sleep; a
-# TERM that comes before the trap is set is lost, so the watchdog also looks for the
-# command_done mark every 10 s and ends then. Its output goes to /dev/null with `exec` (a
-# redirection of the call would keep a saved copy of the script's stdout open).
 wf_watchdog() {
     exec >/dev/null 2>&1
     set +e
@@ -1553,7 +1494,6 @@ wf_watchdog() {
     exit 0
 }
 
-# wf_stop_watchdog: the command is done; the watchdog ends (it is not waited for).
 wf_stop_watchdog() {
     if [ -n "$WF_WATCHDOG" ]; then
         : >"$WF_META/command_done"
@@ -1573,6 +1513,7 @@ wf_setenv() {
     export "$1=$2"
 }
 
+# shellcheck disable=SC2153  # WF_REAL is set by wf_realpath (lib.sh)
 wf_collect() {
     LC_ALL=C
     export LC_ALL
@@ -1582,7 +1523,6 @@ wf_collect() {
     if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
         WF_STAGE_REAL=$WF_REAL
     fi
-    # the work dir may be a link to where the platform mounted it (WF_WORK_LINK=2): in the area
     WF_WORK_REAL=
     if [ -L "$WF_WORK" ] && wf_realpath "$WF_WORK"; then
         WF_WORK_REAL=$WF_REAL
@@ -1604,7 +1544,6 @@ wf_collect_all() {
             stdout) wf_record "$_wc_name" "$WF_STDOUT" ;;
             stderr) wf_record "$_wc_name" "$WF_STDERR" ;;
             cwl_output_json)
-                # the CWL override may name any file of the output dir: capture all of it
                 [ ! -f "$WF_WORK/cwl.output.json" ] || wf_cap_tree "$_wc_name" "$WF_WORK" -
                 ;;
             *) wf_fail internal_error "unknown capture kind $_wc_kind" ;;
@@ -1612,7 +1551,6 @@ wf_collect_all() {
     done
 }
 
-# wf_abs PATH: set WF_ABS to PATH made absolute against the work dir.
 wf_abs() {
     case $1 in
         /*) WF_ABS=$1 ;;
@@ -1640,7 +1578,6 @@ wf_cap_dir() {
     fi
 }
 
-# wf_cap_glob NAME FILES_ONLY PATTERN: expand PATTERN in the work dir, sorted, no field splitting.
 wf_cap_glob() {
     cd "$WF_WORK" || wf_fail collection_failed "cannot enter $WF_WORK"
     _cg_ifs=$IFS
@@ -1660,7 +1597,6 @@ wf_cap_glob() {
     done
 }
 
-# wf_cap_tree NAME DIR [EXCLUDE]: DIR and everything under it, but the work-relative EXCLUDE.
 wf_cap_tree() {
     _ct_dir=${2%/.}
     _ct_x=-
@@ -1679,7 +1615,6 @@ wf_cap_tree() {
     done <"$WF_META/find.txt"
 }
 
-# wf_record NAME PATH: one outputs.tsv line: name, type, path (relative to the root), size, sha1.
 wf_record() {
     wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
@@ -1695,6 +1630,7 @@ wf_record() {
     case $_rec_rel in
         *[[:cntrl:]]*) wf_fail collection_failed "output '$1': the name of $2 has a control character" ;;
     esac
+    [ ! -L "$2" ] || wf_link_within "$2" "$_rec_real"
     if [ -d "$_rec_real" ]; then
         printf '%s\tdirectory\t%s\t-\t-\n' "$1" "$_rec_rel" >>"$WF_META/outputs.tsv"
         return 0
@@ -1708,12 +1644,21 @@ wf_record() {
     printf '%s\tfile\t%s\t%s\t%s\n' "$1" "$_rec_rel" "$((_rec_size))" "$_rec_sum" >>"$WF_META/outputs.tsv"
 }
 
-# wf_in_work_real REAL: true if REAL is under the work dir where the platform mounted it.
 wf_in_work_real() {
     [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
 }
 
-# wf_staged_source REAL: true if REAL is (under) a staged input, e.g. an output that is an input.
+wf_link_within() {
+    wf_inside "$2" "$WF_ROOT_REAL" || return 0
+    _lw_to=$WF_ROOT/${2#"$WF_ROOT_REAL"/}
+    [ "$2" != "$WF_ROOT_REAL" ] || _lw_to=$WF_ROOT
+    wf_relative "$_lw_to" "$1"
+    [ -n "$WF_REL" ] || return 0
+    if ! { rm -f "$1" && ln -s "$WF_REL" "$1"; }; then
+        wf_fail collection_failed "cannot make the symlink $1 relative (to $_lw_to)"
+    fi
+}
+
 wf_staged_source() {
     if [ -n "$WF_STAGE_REAL" ] && wf_inside "$1" "$WF_STAGE_REAL"; then
         return 0
@@ -1779,25 +1724,27 @@ wf_on_exit() {
             wf_say "error: $WF_MESSAGE"
         fi
     fi
-    # The transport sends the outputs away (the url transport uploads them; a failed upload
-    # makes the status upload_failed and leaves the object out of the manifest).
+    wf_release_reserve
     [ ! -d "$WF_META" ] || wf_transport_unstage
     wf_exit_code "$WF_STATUS"
     _we_code=$WF_CODE
     if [ -d "$WF_META" ]; then
         wf_manifest "$_we_code" || wf_say "error: could not write $WF_META/manifest.json"
-        # The manifest is the commit point: the transport publishes it last (if that fails, a
-        # task that had failed already keeps its own exit code).
         if ! wf_transport_commit && [ "$_we_code" = 0 ]; then
             wf_exit_code upload_failed
             _we_code=$WF_CODE
         fi
     fi
-    # the outcome went with the files to the outbox: the container itself succeeds
     if [ -n "$WF_OUTBOX" ] && [ -n "$WF_DELIVERED" ]; then
         _we_code=0
     fi
     exit "$_we_code"
+}
+
+wf_release_reserve() {
+    if [ -f "$WF_META/reserve" ]; then
+        { : >"$WF_META/reserve"; } 2>/dev/null || :
+    fi
 }
 
 wf_on_signal() {
@@ -1827,6 +1774,7 @@ wf_main() {
     wf_need mkdir "to lay out the task's directories"
     mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
+    { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :
     [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
     HOME=$WF_HOME
     TMPDIR=$WF_TMP

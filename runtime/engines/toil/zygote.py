@@ -1,0 +1,193 @@
+"""Warm workers: every Toil worker forked from a process that has Toil imported already.
+
+    zyg = Zygote.start(workdir, ["toil.wdl.wdltoil", ...])     # the wfrewrite batch system
+    command = zyg.command("_toil_worker WDLTaskJob file:js kind-... --context ...")
+    # command == "<python> -S -I .../zygote_client.py <socket> _toil_worker WDLTaskJob ..."
+
+A fresh ``_toil_worker`` spends most of its second of CPU importing Toil and its WDL or CWL
+interpreter. The zygote imports them once, then for each job forks a child that runs
+``toil.worker.main`` with the job's arguments, environment, working directory and standard
+streams (handed over with the request). The job still runs in a process of its own, as Toil
+expects; what Toil starts and waits for is a small client (``zygote_client.py``, Python without
+site packages) that asks for the fork, relays signals and exits with the worker's status. The
+worker holds the read end of a pipe whose other end the client holds: when the client dies
+(Toil killed the job, even with SIGKILL), the worker kills its own process group at once.
+If the zygote is gone, or has more than one thread (forking would not be safe), the client runs
+the real ``_toil_worker`` itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import random
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote_client.py")
+MAX_REQUEST = 1 << 20
+
+
+class Zygote:
+    """The batch system's handle on its zygote process."""
+
+    def __init__(self, socket_path: str, proc: subprocess.Popen[bytes]) -> None:
+        self.socket_path = socket_path
+        self.proc = proc
+
+    @classmethod
+    def start(cls, directory: str, preload: Sequence[str]) -> Zygote:
+        """A zygote listening in ``directory`` with ``preload`` imported (its own session)."""
+        path = os.path.join(directory, f"wfrewrite-zygote-{os.getpid()}.sock")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, path, *preload],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        # ready when the socket is there (the zygote binds it after its imports)
+        ready = os.path.join(directory, os.path.basename(path) + ".ready")
+        for _ in range(600):
+            if os.path.exists(ready) or proc.poll() is not None:
+                break
+            select.select([], [], [], 0.05)
+        return cls(path, proc)
+
+    def command(self, worker_command: str) -> str:
+        """The shell command that runs ``worker_command`` (``_toil_worker ...``) as a fork."""
+        client = shlex.join([sys.executable, "-S", "-I", CLIENT, self.socket_path])
+        return f"{client} {worker_command}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path + ".ready")
+
+
+def serve(path: str, preload: Sequence[str]) -> None:
+    """The zygote: import ``preload``, then fork a worker for each request until told to stop
+    (SIGTERM) or its parent (the leader) is gone."""
+    for name in preload:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(64)
+    open(path + ".ready", "w").close()
+    leader = os.getppid()
+    clients: dict[int, socket.socket] = {}  # worker pid -> the client that asked for it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # a worker's end wakes the loop at once (SIGCHLD writes to the wakeup pipe)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        ready = select.select([server.fileno(), wake_r], [], [], 1.0)[0]
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        for pid, conn in list(clients.items()):  # report the workers that ended
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                with contextlib.suppress(OSError):
+                    conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}\n".encode())
+                conn.close()
+                del clients[pid]
+        if os.getppid() != leader:
+            sys.exit(0)
+        if server.fileno() not in ready:
+            continue
+        conn, _ = server.accept()
+        try:
+            msg, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 4)
+            request = json.loads(msg)
+        except (OSError, ValueError):
+            conn.close()
+            continue
+        if threading.active_count() > 1 or len(fds) != 4:
+            conn.sendall(b"refused\n")  # the client runs the worker itself
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            server.close()
+            conn.close()
+            signal.set_wakeup_fd(-1)
+            os.close(wake_r)
+            os.close(wake_w)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _worker(request, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        clients[pid] = conn
+        conn.sendall(f"pid {pid}\n".encode())
+
+
+def _worker(request: dict[str, Any], fds: list[int]) -> None:
+    """In the forked child: become the job's worker process."""
+    code = 1
+    try:
+        os.setsid()
+        for n, fd in enumerate(fds[:3]):
+            os.dup2(fd, n)
+        lifeline = fds[3]
+        for fd in fds[:3]:
+            if fd > 2:
+                os.close(fd)
+        os.chdir(str(request["cwd"]))
+        os.environ.clear()
+        env = request["env"]
+        assert isinstance(env, dict)
+        os.environ.update(env)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        random.seed()  # not the zygote's sequence, shared by every worker
+
+        def watch() -> None:  # the client died (Toil killed the job): so does the worker
+            with contextlib.suppress(OSError):
+                os.read(lifeline, 1)
+            os.killpg(0, signal.SIGKILL)
+
+        threading.Thread(target=watch, name="wfrewrite-lifeline", daemon=True).start()
+        argv = [str(a) for a in request["argv"]]
+        sys.argv = argv
+        from toil.worker import main
+
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exn:
+            code = exn.code if isinstance(exn.code, int) else (0 if exn.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2:])
