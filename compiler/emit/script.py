@@ -223,6 +223,12 @@ def _links_work(plan: TaskPlan) -> bool:
     return bool(plan.layout.work_alias) and plan.transport != "mounted"
 
 
+def _from_stage_dir(s: StageItem) -> bool:
+    """A platform input the script takes from the staging dir (its source is a name there, not
+    a URL or path where the platform put it already)."""
+    return not s.source.startswith("/") and "://" not in s.source
+
+
 def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
     """The utilities beyond the script's own (cat, mv, wc, mkdir) that this plan needs, and why:
     the probe checks them before any work is done. (The ``url`` transport's HTTP clients are
@@ -232,7 +238,10 @@ def tools_needed(plan: TaskPlan) -> list[tuple[str, str]]:
         need["awk"] = "to list and name the outputs to upload (url transport)"
         need["rm"] = "to remove partial downloads (url transport)"
         need["sleep"] = "to back off between retries (url transport)"
-    elif plan.stage and plan.transport == "mounted":
+    elif plan.stage and (
+        plan.transport == "mounted" or any(_from_stage_dir(s) for s in plan.stage)
+    ):
+        # mounted, or platform inputs in a staging dir: the script links or copies them
         if plan.link_mode in ("symlink", "hardlink"):
             need["ln"] = f"to link inputs (link mode {plan.link_mode}; or choose link mode 'copy')"
         if plan.link_mode != "symlink" or any(s.writable for s in plan.stage):
@@ -312,7 +321,13 @@ def data_section(plan: TaskPlan) -> str:
         ("WF_STAGE_DIR", lay.stage),
         ("WF_WORK_ALIAS", lay.work_alias),
         # nothing mounts the work dir at its alias: the script links it there
-        *([("WF_WORK_LINK", "1")] if _links_work(plan) else []),
+        # nothing mounts the alias: the script links it to the work dir (1); the platform
+        # mounts it: the script links the work dir to it (2)
+        *(
+            [("WF_WORK_LINK", "2" if plan.transport == "platform" else "1")]
+            if _links_work(plan)
+            else []
+        ),
         ("WF_LINK_MODE", plan.link_mode),
         ("WF_SHELL", plan.command.shell),
         ("WF_STDIN", plan.stdin or ""),

@@ -85,6 +85,23 @@ def tes_outputs(plan: TaskPlan, outputs_url: str) -> list[dict[str, Any]]:
     return out
 
 
+def tes_resources(plan: TaskPlan) -> Any:
+    """The plan's resources as TES ``Resources`` (py-tes model): cpu, memory and disk (the
+    plan's disk and its disks at mount points), preemptible; the time limit, which TES has no
+    field for, as the backend parameter ``time_limit_seconds`` (the script enforces it)."""
+    import tes
+
+    r = plan.resources
+    disk = (r.disk or 0) + sum(m.size or 0 for m in r.mounts)
+    return tes.Resources(
+        cpu_cores=max(1, math.ceil(r.cpu)) if r.cpu else None,
+        ram_gb=round(r.memory / 1e9, 3) if r.memory else None,
+        disk_gb=round(disk / 1e9, 3) if disk else None,
+        preemptible=True if r.preemptible else None,
+        backend_parameters={"time_limit_seconds": str(r.time_limit)} if r.time_limit else None,
+    )
+
+
 def tes_task(
     plan: TaskPlan, outputs_url: str, *, split: bool = False, helper_image: str = HELPER_IMAGE
 ) -> Any:
@@ -107,12 +124,7 @@ def tes_task(
         for s in plan.stage
     ]
     outputs = [tes.Output(**o) for o in tes_outputs(plan, outputs_url)]
-    r = plan.resources
-    resources = tes.Resources(
-        cpu_cores=max(1, math.ceil(r.cpu)) if r.cpu else None,
-        ram_gb=round(r.memory / 1e9, 3) if r.memory else None,
-        disk_gb=round(r.disk / 1e9, 3) if r.disk else None,
-    )
+    resources = tes_resources(plan)
     if not split:
         executors = [tes.Executor(image=image, command=["/bin/sh", "-c", script, "wfrewrite"])]
     else:
@@ -155,7 +167,7 @@ def tes_task(
         outputs=outputs,
         resources=resources,
         executors=executors,
-        volumes=[plan.layout.root],
+        volumes=[plan.layout.root, *([plan.layout.work_alias] if plan.layout.work_alias else [])],
         tags={"wfrewrite": "1", "lang": plan.lang},
     )
 

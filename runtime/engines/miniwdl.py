@@ -44,7 +44,7 @@ from wfrewrite.compiler.wdl.load import SUPPORTED_MINIWDL
 from .. import exec as executors
 from ..exec import host_limits
 from ..options import Options, from_config
-from ..transport.url import UrlTransport, is_uri
+from ..transport.remote import RemoteInputs, is_uri
 
 _executor_cache: dict[Options, executors.Executor] = {}
 # run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
@@ -172,8 +172,9 @@ def task_plugin(
     cfg: Any, logger: logging.Logger, run_id: Any, run_dir: str, task: Any, **recv: Any
 ) -> Generator[dict[str, Any], dict[str, Any], None]:
     """miniwdl task plugin: give a wfrewrite container its task and inputs (a no-op otherwise);
-    with the url transport, inputs given as URIs become placeholders the driver binds to them."""
-    url = _url_transport(cfg)
+    with the url and platform transports, inputs given as URIs become placeholders the driver
+    binds to them."""
+    url = _remote_transport(cfg)
     if url is not None:
         recv = {**recv, "inputs": remote_placeholders(recv["inputs"], run_dir, url)}
     inputs = recv["inputs"]
@@ -193,23 +194,25 @@ def task_plugin(
             _pending.pop(os.path.realpath(run_dir), None)
 
 
-def _url_transport(cfg: Any) -> UrlTransport | None:
-    """The url transport of a wfrewrite run (None for any other backend or transport)."""
+def _remote_transport(cfg: Any) -> RemoteInputs | None:
+    """The transport of a wfrewrite run that takes remote inputs by URI (url, platform; None
+    for any other backend or transport)."""
     if str(cfg.get("scheduler", "container_backend", "")) != "wfrewrite" or not cfg.has_section(
         "wfrewrite"
     ):
         return None
-    if options_of(cfg).transport != "url":
+    if options_of(cfg).transport == "mounted":
         return None
     transport = executor_for(cfg).transport
-    return transport if isinstance(transport, UrlTransport) else None
+    return transport if isinstance(transport, RemoteInputs) else None
 
 
-def remote_placeholders(inputs: Any, run_dir: str, transport: UrlTransport) -> Any:
+def remote_placeholders(inputs: Any, run_dir: str, transport: RemoteInputs) -> Any:
     """File and Directory inputs given as s3://, gs:// or http(s):// URIs, each replaced by an
     empty local placeholder: miniwdl then neither downloads them (it would need a downloader
-    task and its image) nor refuses them, and the url transport turns each placeholder back
-    into its URI (presigned for s3://) when it binds the plan."""
+    task and its image) nor refuses them, and the transport turns each placeholder back into
+    its URI (url: presigned for s3://; platform: the URI, which the platform reads itself) when
+    it binds the plan."""
     counter = [0]
 
     def swap(v: Value.File | Value.Directory) -> str | None:
@@ -221,7 +224,7 @@ def remote_placeholders(inputs: Any, run_dir: str, transport: UrlTransport) -> A
     return Value.rewrite_env_paths(inputs, swap)
 
 
-def _fill_remote_outputs(transport: UrlTransport, outputs: Any) -> None:
+def _fill_remote_outputs(transport: RemoteInputs, outputs: Any) -> None:
     """An output that is a remote input (``File same = f``) resolves to its placeholder: only
     then is the input downloaded to the host, into the placeholder."""
 

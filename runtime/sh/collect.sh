@@ -15,6 +15,11 @@ wf_collect() {
     if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
         WF_STAGE_REAL=$WF_REAL
     fi
+    # the work dir may be a link to where the platform mounted it (WF_WORK_LINK=2): in the area
+    WF_WORK_REAL=
+    if [ -L "$WF_WORK" ] && wf_realpath "$WF_WORK"; then
+        WF_WORK_REAL=$WF_REAL
+    fi
     : >"$WF_META/outputs.tsv"
     wf_plan_captures wf_collect_all
 }
@@ -97,13 +102,17 @@ wf_cap_tree() {
     _ct_x=-
     [ "${3:--}" = - ] || _ct_x=$WF_WORK/$3
     wf_record "$1" "$_ct_dir"
+    _ct_h=
+    if [ "$_ct_dir" = "$WF_WORK" ] && [ -n "$WF_WORK_REAL" ]; then
+        _ct_h=-H # the work dir is a link to the platform's volume
+    fi
     case $_ct_x in
         "$_ct_dir"/*)
             _ct_p=./${_ct_x#"$_ct_dir"/}
             _ct_nl=$(cd "$_ct_dir" && find . -path "$_ct_p" -prune -o -name "*$WF_NL*" -print &&
                 find . -path "$_ct_p" -prune -o -print >"$WF_META/find.txt")
             ;;
-        *) _ct_nl=$(find "$_ct_dir" -name "*$WF_NL*" && find "$_ct_dir" >"$WF_META/find.txt") ;;
+        *) _ct_nl=$(find ${_ct_h:+"$_ct_h"} "$_ct_dir" -name "*$WF_NL*" && find ${_ct_h:+"$_ct_h"} "$_ct_dir" >"$WF_META/find.txt") ;;
     esac || wf_fail collection_failed "cannot list $_ct_dir"
     [ -z "$_ct_nl" ] || wf_fail collection_failed "output '$1': a name under $_ct_dir has a newline: ${_ct_nl#./}"
     while IFS= read -r _ct_f; do
@@ -122,7 +131,8 @@ wf_record() {
     wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
     _rec_real=$WF_REAL
-    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_staged_source "$_rec_real"; then
+    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_in_work_real "$_rec_real" &&
+        ! wf_staged_source "$_rec_real"; then
         wf_fail collection_failed "output '$1': $2 resolves to $_rec_real, outside the task's directory"
     fi
     case $2 in
@@ -144,6 +154,11 @@ wf_record() {
         _rec_sum=${_rec_sum%% *}
     fi
     printf '%s\tfile\t%s\t%s\t%s\n' "$1" "$_rec_rel" "$((_rec_size))" "$_rec_sum" >>"$WF_META/outputs.tsv"
+}
+
+# wf_in_work_real REAL: true if REAL is under the work dir where the platform mounted it.
+wf_in_work_real() {
+    [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
 }
 
 # wf_link_within LINK REAL: an output that is a symlink to REAL inside the task's directory

@@ -22,6 +22,11 @@ WF_REAL=
 WF_CODE=
 WF_REFLINK=
 WF_FULL=
+## wf_main's second word `outbox`: the outputs, the logs and the manifest are also linked under
+## WF_OUTBOX for a platform that takes them from one directory, and the transport sets
+## WF_DELIVERED once the manifest is there (the script then exits 0: see main.sh)
+WF_OUTBOX=
+WF_DELIVERED=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2

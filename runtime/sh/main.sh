@@ -2,8 +2,13 @@
 ## main.sh -- wf_main and the EXIT trap. The trap always runs: it records the user's rc and an
 ## outcome, lets the transport send the outputs away, and writes manifest.json last and
 ## atomically (tmp file, then mv); the transport then commits it (uploads it, for `url`).
-## wf_main MODE: all (the default) | prologue (set up, probe, stage; no manifest on success) |
-## epilogue (collect and write the manifest, for a command some other container ran).
+## wf_main MODE [outbox]: MODE is all (the default) | prologue (set up, probe, stage; no manifest
+## on success) | epilogue (collect and write the manifest, for a command some other container
+## ran). `outbox` is for a platform that keeps the files of a container only when it exits 0 and
+## takes them from one directory (a TES server: its outputs are not uploaded after a failed
+## executor): the transport links every output, the logs and the manifest under
+## $WF_META/outbox, and once the manifest is there the script exits 0, its outcome in the
+## manifest.
 
 wf_manifest() {
     _wm=$WF_META/manifest.json
@@ -64,6 +69,10 @@ wf_on_exit() {
             _we_code=$WF_CODE
         fi
     fi
+    # the outcome went with the files to the outbox: the container itself succeeds
+    if [ -n "$WF_OUTBOX" ] && [ -n "$WF_DELIVERED" ]; then
+        _we_code=0
+    fi
     exit "$_we_code"
 }
 
@@ -87,6 +96,11 @@ wf_main() {
     case $WF_MODE in
         all | prologue | epilogue) ;;
         *) wf_fail internal_error "unknown mode '$WF_MODE' (all, prologue or epilogue)" ;;
+    esac
+    case ${2:-} in
+        '') ;;
+        outbox) WF_OUTBOX=$WF_META/outbox ;;
+        *) wf_fail internal_error "unknown delivery '$2' (outbox, or nothing)" ;;
     esac
     trap wf_on_exit EXIT
     trap 'wf_on_signal TERM' TERM

@@ -8,7 +8,10 @@
 ## it is given.
 
 wf_stage() {
-    [ "${WF_WORK_LINK:-0}" = 0 ] || wf_link_work
+    case ${WF_WORK_LINK:-0} in
+        1) wf_link_work ;;
+        2) wf_link_work_to_alias ;;
+    esac
     wf_transport_stage
     wf_plan_literals
 }
@@ -29,36 +32,55 @@ wf_link_work() {
     fi
 }
 
+# wf_link_work_to_alias: the platform mounted WF_WORK_ALIAS (a volume of its own): the work dir,
+# still empty, becomes a symlink to it, so that the command, the inputs staged in the work dir
+# and the outputs all live there (collection takes the alias for the work dir).
+wf_link_work_to_alias() {
+    [ -d "$WF_WORK_ALIAS" ] ||
+        wf_fail staging_failed "the platform did not mount the output directory $WF_WORK_ALIAS"
+    if ! rmdir "$WF_WORK" 2>/dev/null || ! ln -s "$WF_WORK_ALIAS" "$WF_WORK" 2>/dev/null; then
+        wf_fail staging_failed "cannot link the work dir $WF_WORK to the output directory $WF_WORK_ALIAS"
+    fi
+}
+
 wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
-        if [ "$_ws_src" = "$_ws_dst" ]; then
-            # the executor put it there, on a read-only mount (layout.readonly)
-            wf_stage_placed "$_ws_kind" "$_ws_dst" "$_ws_size"
-            continue
-        fi
-        case $_ws_src in
-            /*) ;;
-            *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
-        esac
-        if [ "$_ws_kind" = directory ]; then
-            [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
-        else
-            [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
-        fi
-        [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
-            wf_fail staging_failed "cannot create the directory of $_ws_dst"
-        if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
-            case $_ws_dst in
-                "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
-                *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
-            esac
-        fi
-        _ws_how=$WF_LINK_MODE
-        [ "$_ws_mode" != w ] || _ws_how=copy
-        wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
-            wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
-        [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
+        wf_stage_one "$_ws_kind" "$_ws_mode" "$_ws_src" "$_ws_dst" "$_ws_size"
     done
+}
+
+# wf_stage_one KIND r|w SOURCE DESTINATION SIZE: one input from the staging dir (or its absolute
+# path) to its destination, linked or copied as the link mode says (copied where writable).
+wf_stage_one() {
+    if [ "$3" = "$4" ]; then
+        # the executor put it there, on a read-only mount (layout.readonly)
+        wf_stage_placed "$1" "$4" "$5"
+        return 0
+    fi
+    _ws_src=$3
+    _ws_dst=$4
+    case $_ws_src in
+        /*) ;;
+        *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
+    esac
+    if [ "$1" = directory ]; then
+        [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
+    else
+        [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
+    fi
+    [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
+        wf_fail staging_failed "cannot create the directory of $_ws_dst"
+    if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
+        case $_ws_dst in
+            "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
+            *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
+        esac
+    fi
+    _ws_how=$WF_LINK_MODE
+    [ "$2" != w ] || _ws_how=copy
+    wf_put "$_ws_how" "$1" "$_ws_src" "$_ws_dst" ||
+        wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
+    [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
 # wf_stage_placed KIND PATH SIZE: an input the executor placed is there (and whole).

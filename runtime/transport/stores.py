@@ -9,21 +9,36 @@
 an S3 bucket or S3-compatible server reached with boto3 and its usual credential chain (boto3 is
 imported only when an s3:// store is opened). The driver's own transfers are retried with
 backoff (``retrying``); the script's are the script's (``runtime/sh/transport_url.sh``).
+
+A platform that moves the bytes itself (a TES server: the ``platform`` transport) reads and
+writes the store on its own, at ``platform_url(key)``: ``s3://bucket/key`` for S3, or
+``file:///shared/dir/key`` for a ``FileStore``, a directory the platform shares with this
+machine (no URL for a script there). ``head`` says what is at a key already (size, and the sha1
+this driver recorded when it put it there), so that content-keyed inputs go up once.
+
+    store = open_store(Options(store="file:///var/tmp/wfr"))
+    store.put_file("in/ad55...", "/data/names.txt")     # a hard link where it can be
+    store.platform_url("in/ad55...") == "file:///var/tmp/wfr/in/ad55..."
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import ssl
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
 
-from wfrewrite.compiler.diagnostics import WfError
+from wfrewrite.compiler.diagnostics import TaskFailed, WfError
 from wfrewrite.compiler.plan.ir import FormField, UrlSpec
 
 from ..options import Options
@@ -36,15 +51,29 @@ CHUNK = 1 << 20
 Reader = Callable[[str, BinaryIO], bool]
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What is at a key: its size, and its sha1 where the store keeps one."""
+
+    size: int
+    sha1: str | None
+
+
 class Store:
     """An object store as the driver sees it: it holds the credentials, the script gets URLs."""
+
+    # key_url gives URLs a script can GET (False: only a platform reads this store)
+    serves_urls = True
+    # a platform reads a directory of it as one input whatever its names (Funnel's S3 client
+    # takes a key that begins another key for a directory)
+    takes_directories = False
 
     def key_url(self, key: str) -> str:
         """A URL the script may GET ``key`` from (presigned where the store needs it)."""
         raise NotImplementedError
 
-    def put_file(self, key: str, path: str) -> tuple[int, str]:
-        """Upload a local file; its size and sha1."""
+    def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
+        """Upload a local file; its size and sha1 (``sha1``: known already)."""
         raise NotImplementedError
 
     def put_bytes(self, key: str, data: bytes) -> None:
@@ -80,6 +109,29 @@ class Store:
     def ssl_context(self) -> ssl.SSLContext | None:
         return None
 
+    # -- for a platform that reads and writes the store itself (TES) ------------------------
+
+    def platform_url(self, key: str) -> str:
+        """Where a platform that moves the bytes itself reads or writes ``key``."""
+        raise WfError("this store cannot be reached by the platform itself (give s3:// or file://)")
+
+    def head(self, key: str) -> Head | None:
+        """What is at ``key`` (None: nothing)."""
+        raise NotImplementedError
+
+    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
+        """Put the object ``key`` at the local path ``dest`` once its size and sha1 match
+        (False: no such object)."""
+        return get_checked(lambda _rel, f: self.get(key, f), key, dest, size, sha1)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under ``prefix``; how many there were."""
+        raise NotImplementedError
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        """Copy s3://bucket/key to ``dest`` in this store, server-side."""
+        raise WfError(f"this store cannot copy s3://{bucket}/{key} (give an s3:// store)")
+
 
 class HttpStore(Store):
     """A plain HTTP/WebDAV store taking GET and PUT under a prefix (nginx's dav module)."""
@@ -99,7 +151,7 @@ class HttpStore(Store):
     def _open(self, req: urllib.request.Request) -> Any:
         return urllib.request.urlopen(req, timeout=120, context=self._ctx)
 
-    def put_file(self, key: str, path: str) -> tuple[int, str]:
+    def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
         size = os.path.getsize(path)
         digest = [hashlib.sha1()]
 
@@ -182,13 +234,11 @@ class S3Store(Store):
             )
         )
 
-    def put_file(self, key: str, path: str) -> tuple[int, str]:
-        digest = hashlib.sha1()
-        with open(path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-        self.s3.upload_file(path, self.bucket, key)
-        return os.path.getsize(path), digest.hexdigest()
+    def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
+        """Upload ``path`` (its sha1 also kept as the object's metadata, for ``head``)."""
+        sha1 = sha1 or file_sha1(path)
+        self.s3.upload_file(path, self.bucket, key, ExtraArgs={"Metadata": {"sha1": sha1}})
+        return os.path.getsize(path), sha1
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
@@ -241,10 +291,144 @@ class S3Store(Store):
                     out.append((obj["Key"][len(prefix) :], int(obj["Size"])))
         return out
 
+    def platform_url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def head(self, key: str) -> Head | None:
+        return self.head_uri(self.bucket, key)
+
+    def head_uri(self, bucket: str, key: str) -> Head | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            got = self.s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise WfError(f"s3://{bucket}/{key}: {e}") from None
+        return Head(int(got["ContentLength"]), (got.get("Metadata") or {}).get("sha1"))
+
+    def begins_another(self, bucket: str, key: str) -> bool:
+        """Whether some other key of the bucket begins with ``key``."""
+        got = self.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=2)
+        return any(o["Key"] != key for o in got.get("Contents", []))
+
+    def etag(self, bucket: str, key: str) -> str:
+        return str(self.s3.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"').replace("-", "m")
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = [
+            {"Key": obj["Key"]}
+            for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for obj in page.get("Contents", [])
+        ]
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000]})
+        return len(keys)
+
+
+class FileStore(Store):
+    """A directory this machine shares with the platform (``file:///shared/dir``): the platform
+    reads inputs from it and writes outputs into it itself; nothing in it has a URL a script
+    could GET. Files go in as hard links where they can (no copy), and come out by rename."""
+
+    serves_urls = False
+    takes_directories = True
+
+    def __init__(self, base: str) -> None:
+        if not base.startswith("/") or any(c.isspace() or c == ":" for c in base):
+            raise WfError(
+                f"--store file://{base}: give an absolute directory without spaces or ':' "
+                "(the platform names it on a command line)"
+            )
+        self.base = os.path.normpath(base)
+        os.makedirs(self.base, exist_ok=True)
+
+    def path(self, key: str) -> str:
+        return os.path.join(self.base, key)
+
+    def key_url(self, key: str) -> str:
+        raise WfError(
+            f"file://{self.base}: a file:// store gives a script no URLs (use it with the "
+            "platform transport, or give an http(s):// or s3:// store)"
+        )
+
+    def platform_url(self, key: str) -> str:
+        return "file://" + self.path(key)
+
+    def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
+        """A hard link to ``path`` at ``key`` (a copy across filesystems), replacing what was
+        there: a link always has the content ``path`` has now."""
+        sha1 = sha1 or file_sha1(path)
+        dest = self.path(key)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        tmp = f"{dest}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            os.link(os.path.realpath(path), tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, dest)
+        return os.path.getsize(dest), sha1
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        dest = self.path(key)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        tmp = f"{dest}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+
+    def get(self, key: str, dest: BinaryIO) -> bool:
+        try:
+            with open(self.path(key), "rb") as f:
+                dest.seek(0)
+                dest.truncate()
+                shutil.copyfileobj(f, dest, CHUNK)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def head(self, key: str) -> Head | None:
+        try:
+            return Head(os.path.getsize(self.path(key)), None)
+        except OSError:
+            return None
+
+    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
+        """Checked where it is, then moved (renamed: the bytes are not copied again)."""
+        src = self.path(key)
+        try:
+            f = open(src, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return False
+        with f:
+            f.seek(0, os.SEEK_END)
+            check_file(f, key, size, sha1)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        try:
+            put_in_place(src, dest)
+        except OSError:  # another filesystem
+            return super().fetch_file(key, dest, size, sha1)
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        top = self.path(prefix)
+        n = sum(len(files) for _, _, files in os.walk(top))
+        shutil.rmtree(top, ignore_errors=True)
+        return n
+
 
 def open_store(opts: Options) -> Store:
-    """The store ``opts.store`` names: ``http(s)://prefix/`` or ``s3://bucket/prefix``."""
+    """The store ``opts.store`` names: ``http(s)://prefix/``, ``s3://bucket/prefix`` or
+    ``file:///shared/dir``."""
     url = opts.store or ""
+    if url.startswith("file://"):
+        return FileStore(urllib.parse.unquote(url[len("file://") :]))
     if url.startswith("s3://"):
         bucket, _, prefix = url[5:].partition("/")
         store: Store = S3Store(bucket, opts.s3_endpoint, opts.url_expires)
@@ -265,8 +449,8 @@ class Prefixed(Store):
     def key_url(self, key: str) -> str:
         return self.inner.key_url(self.prefix + key)
 
-    def put_file(self, key: str, path: str) -> tuple[int, str]:
-        return self.inner.put_file(self.prefix + key, path)
+    def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
+        return self.inner.put_file(self.prefix + key, path, sha1)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.inner.put_bytes(self.prefix + key, data)
@@ -285,6 +469,32 @@ class Prefixed(Store):
 
     def list_dir(self, uri: str) -> list[tuple[str, int]]:
         return self.inner.list_dir(uri)
+
+    @property
+    def serves_urls(self) -> bool:  # type: ignore[override]
+        return self.inner.serves_urls
+
+    @property
+    def takes_directories(self) -> bool:  # type: ignore[override]
+        return self.inner.takes_directories
+
+    def platform_url(self, key: str) -> str:
+        return self.inner.platform_url(self.prefix + key)
+
+    def head(self, key: str) -> Head | None:
+        return self.inner.head(self.prefix + key)
+
+    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
+        return self.inner.fetch_file(self.prefix + key, dest, size, sha1)
+
+    def delete_prefix(self, prefix: str) -> int:
+        return self.inner.delete_prefix(self.prefix + prefix)
+
+    def copy_from(self, bucket: str, key: str, dest: str) -> None:
+        self.inner.copy_from(bucket, key, self.prefix + dest)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.inner.ssl_context()
 
 
 def retrying(fn: Any, what: str, attempts: int = 5) -> Any:
@@ -306,6 +516,14 @@ def retrying(fn: Any, what: str, attempts: int = 5) -> Any:
     return None
 
 
+def file_sha1(path: str) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def head_size(url: str, ctx: ssl.SSLContext | None) -> int | None:
     try:
         req = urllib.request.Request(url, method="HEAD")
@@ -314,3 +532,55 @@ def head_size(url: str, ctx: ssl.SSLContext | None) -> int | None:
             return int(n) if n is not None else None
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+# -- fetching, checked ---------------------------------------------------------------------------
+
+
+def get_checked(
+    read: Reader, rel: str, dest: str, size: int | None = None, sha1: str | None = None
+) -> bool:
+    """Download ``rel`` next to ``dest`` and rename it into place once its size and sha1 match."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".wfr-fetch.")
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            if not read(rel, f):
+                return False
+            f.flush()
+            check_file(f, rel, size, sha1)
+        put_in_place(tmp, dest)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def check_file(f: IO[bytes], rel: str, size: int | None, sha1: str | None) -> None:
+    """``f`` (an open binary file, at its end) has ``size`` bytes and the ``sha1`` (where
+    given), else TaskFailed naming ``rel``."""
+    got = f.tell()
+    if size is not None and got != size:
+        raise TaskFailed(f"output {rel}: the store has {got} bytes, the manifest says {size}")
+    if sha1:
+        f.seek(0)
+        digest = hashlib.sha1()
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+        if digest.hexdigest() != sha1:
+            raise TaskFailed(f"output {rel}: sha1 {digest.hexdigest()}, the manifest says {sha1}")
+
+
+def put_in_place(tmp: str, dest: str) -> None:
+    """Rename the checked file ``tmp`` to ``dest`` (a link or directory there gives way)."""
+    if os.path.islink(dest) or os.path.isdir(dest):
+        remove(dest)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, dest)
+
+
+def remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)

@@ -44,29 +44,21 @@ never taken for an output. No credential ever enters the script: the driver hold
 usual chain) and hands out presigned URLs that expire. The stores are ``stores.py``.
 
 Inputs given as URIs (s3://, http(s)://) reach miniwdl as empty local placeholders
-(``placeholder``); binding turns each back into its URI, so their bytes never pass through
-this machine unless an output names one (``fill_placeholder``).
+(``remote.RemoteInputs``); binding turns each back into its URI, so their bytes never pass
+through this machine unless an output names one (``fill_placeholder``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 import posixpath
-import re
-import shutil
-import ssl
-import tempfile
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO
+from typing import Any
 
-from wfrewrite.compiler.diagnostics import TaskFailed, WfError
+from wfrewrite.compiler.diagnostics import WfError
 from wfrewrite.compiler.emit import emit, stage_list
 from wfrewrite.compiler.plan import (
     LiteralFile,
@@ -81,7 +73,9 @@ from wfrewrite.compiler.plan import (
 from ..job import Job
 from ..options import Options
 from .base import Transport
-from .stores import CHUNK, Reader, Store, open_store, retrying
+from .fetch import fetch_listed
+from .remote import RemoteInputs
+from .stores import Store, get_checked, open_store
 
 # The task's directory inside a container when nothing is mounted: /tmp is writable in every
 # image, for any uid, and stays writable under --read-only (a tmpfs).
@@ -91,12 +85,6 @@ URL_CONTAINER_ROOT = "/tmp/wfr"
 SCRIPT_MAX = 128 * 1024 - 1
 # A staging list longer than this travels as one more download instead of inside the script.
 STAGE_INLINE_MAX = 32 * 1024
-
-_URI = re.compile(r"(s3|gs|https?)://")
-
-
-def is_uri(value: str) -> bool:
-    return bool(_URI.match(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +102,7 @@ def bind_urls(plan: TaskPlan, facts: UrlFacts) -> TaskPlan:
     return plan.replace(transport="url", url=facts.spec, stage=facts.stage)
 
 
-class UrlTransport(Transport):
+class UrlTransport(RemoteInputs, Transport):
     """Binds plans to one store, uploading each local input once per process (a scatter's tasks
     share their inputs), and fetches what the scripts uploaded."""
 
@@ -123,13 +111,17 @@ class UrlTransport(Transport):
     verifies = True
 
     def __init__(self, options: Options, store: Store | None = None) -> None:
-        super().__init__(options)
+        Transport.__init__(self, options)
+        RemoteInputs.__init__(self)
         if not options.store:
             raise WfError("the url transport needs a store (--store http://... or s3://...)")
         self.store = store or open_store(options)
+        if not self.store.serves_urls:
+            raise WfError(
+                f"--store {options.store}: the url transport needs an http(s):// or s3:// store "
+                "(a file:// store is for the platform transport, where the platform reads it)"
+            )
         self._uploaded: dict[tuple[str, int, int], tuple[str, int, str]] = {}
-        # local placeholder (real path) -> the URI of a remote input (see placeholder)
-        self.remote: dict[str, str] = {}
         # bound URL of a remote input -> its local placeholder (see restore_placeholders)
         self.placeholder_of: dict[str, str] = {}
         self._ca_pem = ""
@@ -210,7 +202,7 @@ class UrlTransport(Transport):
 
     def _items(self, item: StageItem, key: str) -> list[StageItem]:
         src = item.source
-        remote = self.remote.get(os.path.realpath(src)) if src.startswith("/") else None
+        remote = self.remote_uri(src)
         if remote is not None:
             out = self._items(replace(item, source=remote, size=None), key)
             if item.kind == "file":
@@ -292,37 +284,6 @@ class UrlTransport(Transport):
             literals=tuple(x for x in plan.literals if x is not lit), stage=(*plan.stage, item)
         )
 
-    # -- remote inputs ------------------------------------------------------------------------
-
-    def placeholder(self, uri: str, run_dir: str, n: int, directory: bool) -> str:
-        """An empty local stand-in for the input ``uri`` (bound to the URI itself, never
-        uploaded)."""
-        base = posixpath.basename(urllib.parse.urlparse(uri).path.rstrip("/")) or "input"
-        path = os.path.join(run_dir, "_wfr_remote", str(n), urllib.parse.unquote(base))
-        if directory:
-            os.makedirs(path, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            open(path, "wb").close()
-        self.remote[os.path.realpath(path)] = uri
-        return path
-
-    def fill_placeholder(self, path: str) -> None:
-        """If ``path`` is (a link to) the empty placeholder of a remote file input, download the
-        input into it."""
-        real = os.path.realpath(path)
-        uri = self.remote.get(real)
-        if uri is None or os.path.getsize(real) > 0:
-            return
-        url, _ = self.store.resolve(uri)
-        ctx = self.store.ssl_context()
-
-        def read(_rel: str, f: BinaryIO) -> bool:
-            retrying(lambda: _download(url, f, ctx), f"GET {url.partition('?')[0]}")
-            return True
-
-        _get_to(read, uri, real)
-
     # -- results ------------------------------------------------------------------------------
 
     def fetch(self, plan: TaskPlan, host_root: str) -> bool:
@@ -332,15 +293,7 @@ class UrlTransport(Transport):
             return True
         if not fetch(plan, self.store, host_root):
             return False
-        for item in plan.stage:
-            placeholder = self.placeholder_of.get(item.source)
-            fetched = os.path.join(host_root, plan.layout.relative(item.path))
-            if (
-                placeholder
-                and os.path.isfile(fetched)
-                and not os.path.samefile(fetched, placeholder)
-            ):
-                shutil.copyfile(fetched, placeholder)
+        self.restore_placeholders(plan, host_root, self.placeholder_of)
         return True
 
 
@@ -358,83 +311,6 @@ def fetch(plan: TaskPlan, store: Store, host_root: str) -> bool:
     finish or could not upload it). Logs (stdout/stderr) come along when they are there."""
     assert plan.url is not None
     read = store.output_reader(plan.url)
-    meta_rel = plan.layout.relative(plan.layout.meta)
-    manifest = os.path.join(host_root, meta_rel, "manifest.json")
-    if not _get_to(read, f"{meta_rel}/manifest.json", manifest):
-        for rel in _logs(plan):
-            _get_to(read, rel, os.path.join(host_root, rel))
-        return False
-    with open(manifest, encoding="utf-8") as f:
-        data = json.load(f)
-    seen = set()
-    for entry in data.get("files", []):
-        rel = entry["path"]
-        if rel.startswith("/") or ".." in rel.split("/"):
-            raise TaskFailed(f"{manifest}: refusing the path {rel!r}")
-        dest = os.path.join(host_root, rel)
-        if entry["type"] == "directory":
-            os.makedirs(dest, exist_ok=True)
-            continue
-        if rel in seen:
-            continue
-        seen.add(rel)
-        if not _get_to(read, rel, dest, entry.get("size"), entry.get("sha1")):
-            raise TaskFailed(f"{manifest} lists {rel}, but the store has no such object")
-    for rel in _logs(plan):
-        if rel not in seen:
-            _get_to(read, rel, os.path.join(host_root, rel))
-    return True
-
-
-def _download(url: str, f: BinaryIO, ctx: ssl.SSLContext | None) -> None:
-    f.seek(0)
-    f.truncate()
-    with urllib.request.urlopen(url, timeout=120, context=ctx) as r:
-        while chunk := r.read(CHUNK):
-            f.write(chunk)
-
-
-def _logs(plan: TaskPlan) -> list[str]:
-    return [plan.layout.relative(p) for p in (plan.stdout, plan.stderr)]
-
-
-def _get_to(
-    read: Reader, rel: str, dest: str, size: int | None = None, sha1: str | None = None
-) -> bool:
-    """Download ``rel`` next to ``dest`` and rename it into place once its size and sha1 match."""
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".wfr-fetch.")
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            if not read(rel, f):
-                return False
-            f.flush()
-            got = f.tell()
-            if size is not None and got != size:
-                raise TaskFailed(
-                    f"output {rel}: the store has {got} bytes, the manifest says {size}"
-                )
-            if sha1:
-                f.seek(0)
-                digest = hashlib.sha1()
-                while chunk := f.read(CHUNK):
-                    digest.update(chunk)
-                if digest.hexdigest() != sha1:
-                    raise TaskFailed(
-                        f"output {rel}: sha1 {digest.hexdigest()}, the manifest says {sha1}"
-                    )
-        if os.path.islink(dest) or os.path.isdir(dest):
-            _remove(dest)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
+    return fetch_listed(
+        lambda rel, dest, size, sha1: get_checked(read, rel, dest, size, sha1), plan, host_root
+    )

@@ -90,6 +90,8 @@ WF_REAL=
 WF_CODE=
 WF_REFLINK=
 WF_FULL=
+WF_OUTBOX=
+WF_DELIVERED=
 
 wf_say() {
     printf 'wfrewrite[%s] %s\n' "$WF_TASK" "$*" >&2
@@ -223,7 +225,10 @@ wf_probe() {
 }
 
 wf_stage() {
-    [ "${WF_WORK_LINK:-0}" = 0 ] || wf_link_work
+    case ${WF_WORK_LINK:-0} in
+        1) wf_link_work ;;
+        2) wf_link_work_to_alias ;;
+    esac
     wf_transport_stage
     wf_plan_literals
 }
@@ -242,35 +247,49 @@ wf_link_work() {
     fi
 }
 
+wf_link_work_to_alias() {
+    [ -d "$WF_WORK_ALIAS" ] ||
+        wf_fail staging_failed "the platform did not mount the output directory $WF_WORK_ALIAS"
+    if ! rmdir "$WF_WORK" 2>/dev/null || ! ln -s "$WF_WORK_ALIAS" "$WF_WORK" 2>/dev/null; then
+        wf_fail staging_failed "cannot link the work dir $WF_WORK to the output directory $WF_WORK_ALIAS"
+    fi
+}
+
 wf_stage_all() {
     while IFS=$WF_TAB read -r _ws_kind _ws_mode _ws_src _ws_dst _ws_size; do
-        if [ "$_ws_src" = "$_ws_dst" ]; then
-            wf_stage_placed "$_ws_kind" "$_ws_dst" "$_ws_size"
-            continue
-        fi
-        case $_ws_src in
-            /*) ;;
-            *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
-        esac
-        if [ "$_ws_kind" = directory ]; then
-            [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
-        else
-            [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
-        fi
-        [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
-            wf_fail staging_failed "cannot create the directory of $_ws_dst"
-        if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
-            case $_ws_dst in
-                "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
-                *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
-            esac
-        fi
-        _ws_how=$WF_LINK_MODE
-        [ "$_ws_mode" != w ] || _ws_how=copy
-        wf_put "$_ws_how" "$_ws_kind" "$_ws_src" "$_ws_dst" ||
-            wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
-        [ "$_ws_kind" != file ] || wf_check_size "$_ws_dst" "$_ws_size"
+        wf_stage_one "$_ws_kind" "$_ws_mode" "$_ws_src" "$_ws_dst" "$_ws_size"
     done
+}
+
+wf_stage_one() {
+    if [ "$3" = "$4" ]; then
+        wf_stage_placed "$1" "$4" "$5"
+        return 0
+    fi
+    _ws_src=$3
+    _ws_dst=$4
+    case $_ws_src in
+        /*) ;;
+        *) _ws_src=$WF_STAGE_DIR/$_ws_src ;;
+    esac
+    if [ "$1" = directory ]; then
+        [ -d "$_ws_src" ] || wf_fail staging_failed "input directory not found: $_ws_src (for $_ws_dst)"
+    else
+        [ -f "$_ws_src" ] || wf_fail staging_failed "input file not found: $_ws_src (for $_ws_dst)"
+    fi
+    [ -d "${_ws_dst%/*}" ] || mkdir -p "${_ws_dst%/*}" ||
+        wf_fail staging_failed "cannot create the directory of $_ws_dst"
+    if [ -e "$_ws_dst" ] || [ -L "$_ws_dst" ]; then
+        case $_ws_dst in
+            "$WF_ROOT"/*) wf_fail staging_failed "two inputs are staged at $_ws_dst" ;;
+            *) wf_fail staging_failed "cannot stage an input at $_ws_dst: the image has a file there" ;;
+        esac
+    fi
+    _ws_how=$WF_LINK_MODE
+    [ "$2" != w ] || _ws_how=copy
+    wf_put "$_ws_how" "$1" "$_ws_src" "$_ws_dst" ||
+        wf_fail staging_failed "could not $_ws_how $_ws_src to $_ws_dst"
+    [ "$1" != file ] || wf_check_size "$_ws_dst" "$5"
 }
 
 wf_stage_placed() {
@@ -1506,6 +1525,10 @@ wf_collect() {
     if [ -n "$WF_STAGE_DIR" ] && [ -d "$WF_STAGE_DIR" ] && wf_realpath "$WF_STAGE_DIR"; then
         WF_STAGE_REAL=$WF_REAL
     fi
+    WF_WORK_REAL=
+    if [ -L "$WF_WORK" ] && wf_realpath "$WF_WORK"; then
+        WF_WORK_REAL=$WF_REAL
+    fi
     : >"$WF_META/outputs.tsv"
     wf_plan_captures wf_collect_all
 }
@@ -1581,13 +1604,17 @@ wf_cap_tree() {
     _ct_x=-
     [ "${3:--}" = - ] || _ct_x=$WF_WORK/$3
     wf_record "$1" "$_ct_dir"
+    _ct_h=
+    if [ "$_ct_dir" = "$WF_WORK" ] && [ -n "$WF_WORK_REAL" ]; then
+        _ct_h=-H # the work dir is a link to the platform's volume
+    fi
     case $_ct_x in
         "$_ct_dir"/*)
             _ct_p=./${_ct_x#"$_ct_dir"/}
             _ct_nl=$(cd "$_ct_dir" && find . -path "$_ct_p" -prune -o -name "*$WF_NL*" -print &&
                 find . -path "$_ct_p" -prune -o -print >"$WF_META/find.txt")
             ;;
-        *) _ct_nl=$(find "$_ct_dir" -name "*$WF_NL*" && find "$_ct_dir" >"$WF_META/find.txt") ;;
+        *) _ct_nl=$(find ${_ct_h:+"$_ct_h"} "$_ct_dir" -name "*$WF_NL*" && find ${_ct_h:+"$_ct_h"} "$_ct_dir" >"$WF_META/find.txt") ;;
     esac || wf_fail collection_failed "cannot list $_ct_dir"
     [ -z "$_ct_nl" ] || wf_fail collection_failed "output '$1': a name under $_ct_dir has a newline: ${_ct_nl#./}"
     while IFS= read -r _ct_f; do
@@ -1605,7 +1632,8 @@ wf_record() {
     wf_realpath "$2" ||
         wf_fail collection_failed "output '$1': cannot resolve $2 (a dangling or looping symlink?)"
     _rec_real=$WF_REAL
-    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_staged_source "$_rec_real"; then
+    if ! wf_inside "$_rec_real" "$WF_ROOT_REAL" && ! wf_in_work_real "$_rec_real" &&
+        ! wf_staged_source "$_rec_real"; then
         wf_fail collection_failed "output '$1': $2 resolves to $_rec_real, outside the task's directory"
     fi
     case $2 in
@@ -1627,6 +1655,10 @@ wf_record() {
         _rec_sum=${_rec_sum%% *}
     fi
     printf '%s\tfile\t%s\t%s\t%s\n' "$1" "$_rec_rel" "$((_rec_size))" "$_rec_sum" >>"$WF_META/outputs.tsv"
+}
+
+wf_in_work_real() {
+    [ -n "$WF_WORK_REAL" ] && wf_inside "$1" "$WF_WORK_REAL"
 }
 
 wf_link_within() {
@@ -1716,6 +1748,9 @@ wf_on_exit() {
             _we_code=$WF_CODE
         fi
     fi
+    if [ -n "$WF_OUTBOX" ] && [ -n "$WF_DELIVERED" ]; then
+        _we_code=0
+    fi
     exit "$_we_code"
 }
 
@@ -1738,6 +1773,11 @@ wf_main() {
     case $WF_MODE in
         all | prologue | epilogue) ;;
         *) wf_fail internal_error "unknown mode '$WF_MODE' (all, prologue or epilogue)" ;;
+    esac
+    case ${2:-} in
+        '') ;;
+        outbox) WF_OUTBOX=$WF_META/outbox ;;
+        *) wf_fail internal_error "unknown delivery '$2' (outbox, or nothing)" ;;
     esac
     trap wf_on_exit EXIT
     trap 'wf_on_signal TERM' TERM
