@@ -6,9 +6,12 @@ on the platform afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,9 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import BIN, EXAMPLES, ObjectStores
 
-from wfrewrite.runtime.job import LABEL_RUN, run_label_of
+from wfrewrite.runtime.job import LABEL_RUN, label_value, run_label_of
 
-pytestmark = pytest.mark.kubernetes
+S3 = "http://127.0.0.1:8333"
 
 SCATTER = """version 1.1
 workflow wide {
@@ -43,9 +46,29 @@ class Platform:
     left: Callable[[str], list[str]]  # what of the run labelled so is still on the platform
 
 
-@pytest.fixture(params=["kubernetes"])
+@pytest.fixture(params=[pytest.param("kubernetes", marks=pytest.mark.kubernetes), "tes"])
 def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator[Platform]:
-    prefix = f"wfr-k8s/toil-{uuid.uuid4().hex[:8]}"
+    prefix = f"toil-{uuid.uuid4().hex[:8]}"
+    if request.param == "tes":
+        tes = request.getfixturevalue("funnel")
+        s3 = objstore.s3()
+        with contextlib.suppress(s3.exceptions.ClientError):
+            s3.create_bucket(Bucket="wfr-tes")
+
+        def unfinished(run: str) -> list[str]:
+            q = f"tag_key={LABEL_RUN}&tag_value={label_value(run)}&view=MINIMAL"
+            with urllib.request.urlopen(f"{tes}/ga4gh/tes/v1/tasks?{q}") as r:
+                tasks = json.load(r).get("tasks") or []
+            assert tasks, "the tasks carry the run's tag"
+            return [t["id"] for t in tasks if t["state"] != "COMPLETE"]
+
+        store = ("--wfrewrite-store", f"s3://wfr-tes/{prefix}", "--wfrewrite-s3-endpoint", S3)
+        yield Platform(
+            ("--wfrewrite-executor", "tes", "--wfrewrite-tes-url", tes, *store), unfinished
+        )
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="wfr-tes", Prefix=prefix):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket="wfr-tes", Key=obj["Key"])
     if request.param == "kubernetes":
         kubeconfig = request.getfixturevalue("kubernetes")
         from kubernetes import client, config
@@ -56,13 +79,14 @@ def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator
         batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
 
         def left(run: str) -> list[str]:
-            sel = f"{LABEL_RUN}={run}"
+            sel = f"{LABEL_RUN}={label_value(run)}"
             jobs = batch.list_namespaced_job("default", label_selector=sel).items
             pods = core.list_namespaced_pod("default", label_selector=sel).items
             return [o.metadata.name for o in [*jobs, *pods]]
 
         args = ("--wfrewrite-executor", "kubernetes", "--wfrewrite-k8s-host-network")
-        yield Platform((*args, "--wfrewrite-store", f"{objstore.http}/{prefix}/"), left)
+        yield Platform((*args, "--wfrewrite-store", f"{objstore.http}/wfr-k8s/{prefix}/"), left)
+        shutil.rmtree(objstore.www / "wfr-k8s" / prefix, ignore_errors=True)
 
 
 def toil(runner: str, tmp: Path, *args: str) -> tuple[dict, str]:  # type: ignore[type-arg]
