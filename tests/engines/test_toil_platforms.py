@@ -10,7 +10,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,8 +61,7 @@ def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator
             q = f"tag_key={LABEL_RUN}&tag_value={label_value(run)}&view=MINIMAL"
             with urllib.request.urlopen(f"{tes}/ga4gh/tes/v1/tasks?{q}") as r:
                 tasks = json.load(r).get("tasks") or []
-            assert tasks, "the tasks carry the run's tag"
-            return [t["id"] for t in tasks if t["state"] != "COMPLETE"]
+            return [t["id"] for t in tasks if t["state"] in ("QUEUED", "INITIALIZING", "RUNNING")]
 
         store = ("--wfrewrite-store", f"s3://wfr-tes/{prefix}", "--wfrewrite-s3-endpoint", S3)
         yield Platform(
@@ -84,18 +85,26 @@ def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator
             pods = core.list_namespaced_pod("default", label_selector=sel).items
             return [o.metadata.name for o in [*jobs, *pods]]
 
-        args = ("--wfrewrite-executor", "kubernetes", "--wfrewrite-k8s-host-network")
+        args = ("--wfrewrite-executor", "kubernetes", "--wfrewrite-kubeconfig", kubeconfig,
+                "--wfrewrite-k8s-host-network")  # fmt: skip
         yield Platform((*args, "--wfrewrite-store", f"{objstore.http}/wfr-k8s/{prefix}/"), left)
         shutil.rmtree(objstore.www / "wfr-k8s" / prefix, ignore_errors=True)
+
+
+def toil_argv(runner: str, tmp: Path, *args: str) -> list[str]:
+    return [str(BIN / runner), "--no-appliance", "--jobStore", str(tmp / "js"), "--logLevel",
+            "INFO", *args]  # fmt: skip
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
 
 
 def toil(runner: str, tmp: Path, *args: str) -> tuple[dict, str]:  # type: ignore[type-arg]
     job_store = tmp / "js"
     p = subprocess.run(
-        [str(BIN / runner), "--no-appliance", "--jobStore", str(job_store), "--retryCount", "0",
-         "--logLevel", "INFO", *args],
-        cwd=tmp, env=dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}"),
-        capture_output=True, text=True, check=False, timeout=900,
+        toil_argv(runner, tmp, "--retryCount", "0", *args),
+        cwd=tmp, env=env(), capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr[-4000:]
     return json.loads(p.stdout), run_label_of(str(job_store))
@@ -137,3 +146,66 @@ def test_a_24_way_scatter(platform: Platform, tmp_path: Path) -> None:
     )  # fmt: skip
     assert out == {"wide.total": 24}
     assert platform.left(run) == []
+
+
+FAILS = """version 1.0
+workflow w {
+  call fails
+}
+task fails {
+  command <<< echo 'the reason it failed' >&2; exit 3 >>>
+  runtime { docker: "busybox:latest" }
+}
+"""
+
+SLEEPS = """version 1.0
+workflow w {
+  call sleeps
+}
+task sleeps {
+  command <<< sleep 300 >>>
+  runtime { docker: "busybox:latest" }
+}
+"""
+
+
+def test_a_failing_task_surfaces_through_toil_and_is_retried(
+    platform: Platform, tmp_path: Path
+) -> None:
+    src = tmp_path / "fails.wdl"
+    src.write_text(FAILS)
+    p = subprocess.run(
+        toil_argv("toil-wdl-runner", tmp_path, str(src), "{}", "--retryCount", "1",
+                  *platform.args),
+        cwd=tmp_path, env=env(), capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert p.returncode != 0
+    err = p.stderr
+    assert "task fails" in err and "exit 3" in err and "the reason it failed" in err, err[-4000:]
+    assert "reducing the remaining try count" in err, "Toil retried the job"
+    assert platform.left(run_label_of(str(tmp_path / "js"))) == []
+
+
+def test_ctrl_c_leaves_nothing_running(platform: Platform, tmp_path: Path) -> None:
+    src = tmp_path / "sleeps.wdl"
+    src.write_text(SLEEPS)
+    run = run_label_of(str(tmp_path / "js"))
+    proc = subprocess.Popen(
+        toil_argv("toil-wdl-runner", tmp_path, str(src), "{}", *platform.args),
+        cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not platform.left(run) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert platform.left(run), "the task never started"
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+        deadline = time.monotonic() + 60
+        while platform.left(run) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert platform.left(run) == [], "the task outlived Toil's Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
