@@ -17,6 +17,7 @@ module, only when that executor is chosen.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import shutil
@@ -96,6 +97,9 @@ def select(options: Options) -> Executor:
     return cls(options, for_options(options, cls.default_transport, cls.transports, name))
 
 
+SWEEP_WAIT = 30.0  # seconds a run's end waits for its sweep at most
+
+
 def sweep_at_start(options: Options) -> threading.Thread | None:
     """What earlier, killed drivers of the same run left running (their drivers gone), removed
     in the background while this run starts (a run is labelled by its run directory or job
@@ -112,6 +116,7 @@ def sweep_at_start(options: Options) -> threading.Thread | None:
 
     thread = threading.Thread(target=sweep, name="wfrewrite-sweep", daemon=True)
     thread.start()
+    atexit.register(thread.join, SWEEP_WAIT)  # a short run does not cut its sweep short
     return thread
 
 
