@@ -11,7 +11,8 @@ bind mount (the task's directory at /mnt/wfr), or nothing mounted at all (the ur
 Facts come from the engine before the passes run: which of a task's candidate images it has
 (WDL ``container: [a, b]``), the image's ENTRYPOINT (for a CWL argv command, which goes through
 it as ``docker run`` would), and, where nothing is mounted, whether /bin/sh runs in it at all
-(checked before anything is uploaded). They are cached per process. The work dir is also
+(checked before anything is uploaded). They are cached per process, the shell check also on
+this machine by the image's ID (each Toil worker is a process of its own). The work dir is also
 mounted at ``layout.work_alias`` when the plan asks (CWL dockerOutputDirectory), each disk at a
 mount point gets a scratch directory, cpu/memory become limits, and a plan's ``network: false``
 becomes ``--network none``. Nothing else of the host is visible.
@@ -34,6 +35,30 @@ from ..job import LABEL_DRIVER, LABEL_RUN, Job, driver_alive
 from .base import Executor, Terminating, said, tail, wait_for
 
 log = logging.getLogger("wfrewrite.executor")
+
+
+def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
+    """Whether /bin/sh runs in the image ``image_id``, as found before on this machine (None:
+    not known); with ``value``, record it. An image's ID names its content, so the answer
+    never goes stale. Kept under $XDG_CACHE_HOME/wfrewrite (or ~/.cache); a cache that cannot
+    be read or written is no cache."""
+    if not image_id:
+        return None
+    top = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(top, "wfrewrite", "shell", image_id)
+    try:
+        if value is None:
+            with open(path, encoding="ascii") as f:
+                return {"yes": True, "no": False}.get(f.read().strip())
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write("yes\n" if value else "no\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return value
+
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman refuses less
 TIMEOUT_GRACE = 30  # seconds past its time limit before the engine kills a container
@@ -115,9 +140,15 @@ class ContainerExecutor(Executor):
     _shells: ClassVar[dict[tuple[str, str], bool]] = {}
 
     def has_shell(self, image: str) -> bool:
-        """Whether /bin/sh runs in ``image`` (one quick run, cached)."""
+        """Whether /bin/sh runs in ``image`` (one quick run, cached: in this process by name,
+        on this machine by the image's ID, so that each Toil worker does not run it again)."""
         key = (self.binary, image)
         if key not in self._shells:
+            image_id = self.image_id(image)
+            known = shell_cache(image_id)
+            if known is not None:
+                self._shells[key] = known
+                return known
             check_argv = [self.binary, "run", "--rm", "--network=none", "--entrypoint=/bin/sh"]
             probe = subprocess.run(
                 [*check_argv, image, "-c", ":"],
@@ -131,7 +162,18 @@ class ContainerExecutor(Executor):
                     f"{said(probe.stderr.strip()[-600:])}"
                 )
             self._shells[key] = probe.returncode == 0
+            if image_id:
+                shell_cache(image_id, self._shells[key])
         return self._shells[key]
+
+    def image_id(self, image: str) -> str:
+        """The engine's ID of ``image`` (its content's digest), or "" if it has no such image."""
+        p = subprocess.run(
+            [self.binary, "image", "inspect", "--format", "{{.Id}}", image],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        found = p.stdout.strip()
+        return found if p.returncode == 0 and found.isalnum() else ""
 
     # -- running --------------------------------------------------------------------------
 
