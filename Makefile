@@ -11,7 +11,7 @@ EXTRAS ?= dev,toil
 SHARED ?= ../shared
 TESTBED := $(SHARED)/testbed
 
-.PHONY: setup testbed demo test test-fast test-hostile check bench bench-staging clean goldens
+.PHONY: setup testbed demo test test-fast test-hostile test-faults check bench bench-staging clean goldens
 
 setup: $(VENV)/.installed
 
@@ -59,6 +59,17 @@ HOSTILE_CASES ?= 10000
 test-hostile: setup
 	WFREWRITE_HOSTILE_CASES=$(HOSTILE_CASES) WFREWRITE_HOSTILE_REPORT=build/hostile-report.json \
 	  $(BIN)/pytest -q tests/hostile $(PYTEST_ARGS)
+
+# The full seeded fault campaign against the url transport (tests/transport/campaign.py): at
+# least FAULTS faults, a new SEED each time unless given; RUNS=17,23 replays those runs of SEED.
+# `make test` runs its CI part (300 faults, a fixed seed); the table of faults and outcomes ends
+# the output. Needs the object stores (as root, the test bed starts them); the podman and Slurm
+# lanes run where those are.
+FAULTS ?= 1000
+SEED ?= $(shell date +%s)
+test-faults: setup
+	$(BIN)/pytest -q tests/transport/test_fault_campaign.py --fault-seed=$(SEED) \
+	  --faults=$(FAULTS) $(if $(RUNS),--fault-runs=$(RUNS)) $(PYTEST_ARGS)
 
 goldens: setup
 	WFREWRITE_UPDATE_GOLDENS=1 $(BIN)/pytest -q tests/emit/test_golden.py

@@ -81,10 +81,12 @@ def need_podman() -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The tally of hostile values (tests/hostile/hostile.py), when those tests ran."""
+    """The tally of hostile values (tests/hostile/hostile.py) and of the fault campaign
+    (tests/transport/campaign.py), when those tests ran."""
     hostile = sys.modules.get("hostile")
     if hostile is not None:
         hostile.terminal_summary(terminalreporter.write_line)
+    campaign_summary(terminalreporter)
 
 
 @pytest.fixture
@@ -280,13 +282,18 @@ def kubernetes(objstore: ObjectStores) -> str:
     return KUBECONFIG
 
 
-def need_slurm() -> None:
-    """The test bed's Slurm cluster; a failure where WFREWRITE_REQUIRE_SLURM=1 (CI)."""
-    ok = (
+def slurm_up() -> bool:
+    """The test bed's Slurm cluster answers (sbatch alone is not enough: its controller may be
+    down)."""
+    return bool(
         shutil.which("sbatch")
         and subprocess.run(["sinfo", "-h"], capture_output=True, check=False).returncode == 0
     )
-    if not ok:
+
+
+def need_slurm() -> None:
+    """The test bed's Slurm cluster; a failure where WFREWRITE_REQUIRE_SLURM=1 (CI)."""
+    if not slurm_up():
         if os.environ.get("WFREWRITE_REQUIRE_SLURM") == "1":
             pytest.fail("Slurm is required here (../shared/testbed/slurm-setup.sh start)")
         pytest.skip("no Slurm cluster (../shared/testbed/slurm-setup.sh start)")
@@ -300,3 +307,31 @@ def slurm_jobs(task: str) -> list[str]:
         for jid, _, name in (line.partition(" ") for line in p.stdout.splitlines())
         if name.startswith(f"wfr-{task.lower()}-")
     ]
+
+
+# -- the seeded fault campaign (tests/transport/test_fault_campaign.py, `make test-faults`) ------
+
+# the CI part: a few hundred faults, a fixed seed (so that CI is reproducible; any seed replays)
+CAMPAIGN_FAULTS = 300
+CAMPAIGN_SEED = 20250101
+# the campaigns' tables, printed at the end of the session (pytest -s not needed)
+CAMPAIGN_REPORTS: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("wfrewrite fault campaign")
+    g.addoption("--fault-seed", type=int, default=None, help="the campaign's seed")
+    g.addoption("--faults", type=int, default=None, help="inject at least this many faults")
+    g.addoption(
+        "--fault-runs", default="", help="only these runs (comma-separated indices): a replay"
+    )
+    g.addoption("--fault-workers", type=int, default=3, help="runs at a time")
+    g.addoption(
+        "--fault-lanes", default="script,local,podman,slurm", help="lanes (comma-separated)"
+    )
+
+
+def campaign_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for text in CAMPAIGN_REPORTS:
+        terminalreporter.write_sep("=", "fault campaign")
+        terminalreporter.write_line(text)

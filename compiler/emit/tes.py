@@ -128,20 +128,7 @@ def tes_task(
     if not split:
         executors = [tes.Executor(image=image, command=["/bin/sh", "-c", script, "wfrewrite"])]
     else:
-        cmd = plan.command
-        command_file = posixpath.join(plan.layout.meta, "command")
-        argv = (
-            list(cmd.argv)
-            if cmd.shell == "none"
-            else [
-                "/bin/sh",
-                "-c",
-                runtime_source("exec_command.sh"),
-                "wfrewrite",
-                command_file,
-                cmd.shell,
-            ]
-        )
+        argv = split_command(plan)
         executors = [
             tes.Executor(
                 image=helper_image, command=["/bin/sh", "-c", script, "wfrewrite", "prologue"]
@@ -181,3 +168,15 @@ def submit_tes(task: Any, server_url: str) -> str:
     import tes
 
     return str(tes.HTTPClient(server_url, timeout=30).create_task(task))
+
+
+def split_command(plan: TaskPlan) -> list[str]:
+    """--tes-split: the argv of the executor that runs the bare command in the task's image (an
+    argv command as it is; a shell command through ``exec_command.sh``, which runs the command
+    file the prologue wrote with the plan's shell)."""
+    cmd = plan.command
+    if cmd.shell == "none":
+        return list(cmd.argv)
+    command_file = posixpath.join(plan.layout.meta, "command")
+    return ["/bin/sh", "-c", runtime_source("exec_command.sh"), "wfrewrite", command_file,
+            cmd.shell]  # fmt: skip

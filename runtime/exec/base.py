@@ -50,6 +50,12 @@ from ..transport import Transport
 
 log = logging.getLogger("wfrewrite.executor")
 
+
+class NoManifest(TaskFailed):
+    """The script left no manifest: it did not finish (or, where nothing is mounted, could not
+    commit it). Other failures of ``finish`` (an output refused) say what was refused."""
+
+
 Terminating = Callable[[], bool] | None
 
 
@@ -155,17 +161,21 @@ class Executor:
         raise NotImplementedError
 
     def finish(self, job: Job, code: int, log_path: str) -> RunResult:
+        # no manifest in the store is no manifest at all, even where the script ran in the
+        # task's directory and left its own copy there (local, Slurm without a container)
         keep: set[str] = set()
         try:
-            self.transport.fetch(job.plan, job.host_root)
-            manifest = read_manifest(
-                job.host_root,
-                job.meta,
-                self.allowed_outside(job.plan),
-                sha1=not self.transport.verifies,
-            )
+            committed = self.transport.fetch(job.plan, job.host_root)
+            manifest = None
+            if committed:
+                manifest = read_manifest(
+                    job.host_root,
+                    job.meta,
+                    self.allowed_outside(job.plan),
+                    sha1=not self.transport.verifies,
+                )
             if manifest is None:
-                raise TaskFailed(self.why_no_manifest(job.plan, code, log_path))
+                raise NoManifest(self.why_no_manifest(job.plan, code, log_path))
             keep = {os.path.realpath(os.path.join(job.host_root, f.path)) for f in manifest.files}
             return RunResult(exit_code=code, manifest=manifest, log_path=log_path)
         finally:

@@ -33,7 +33,7 @@ from wfrewrite.compiler.plan import Facts, Pass, TaskPlan
 from ..job import LABEL_DRIVER, LABEL_RUN, Job, RunResult, driver_alive
 from ..options import Options
 from ..transport import Transport
-from .base import Executor, Terminating, reaper, wait_for
+from .base import Executor, NoManifest, Terminating, reaper, wait_for
 from .container import DockerExecutor, PodmanExecutor
 from .local import LocalExecutor
 
@@ -145,7 +145,7 @@ class SlurmExecutor(Executor):
             )
         try:
             result = self.finish(job, code, log_path)
-        except TaskFailed as exn:
+        except NoManifest as exn:  # (an output refused is not the job's doing: as it is)
             state = job_state(jid)
             raise TaskFailed(
                 f"Slurm job {jid} ({state}) ended before the script finished: {exn.message}"

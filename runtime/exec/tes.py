@@ -58,9 +58,8 @@ from typing import Any
 import tes
 
 from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported, WfError
-from wfrewrite.compiler.emit import runtime_source
 from wfrewrite.compiler.emit.contract import EXIT_CODES
-from wfrewrite.compiler.emit.tes import HELPER_IMAGE, tes_resources
+from wfrewrite.compiler.emit.tes import HELPER_IMAGE, split_command, tes_resources
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
 
@@ -195,19 +194,8 @@ class TesExecutor(Executor):
     def command_executor(self, plan: TaskPlan) -> tes.Executor:
         """--tes-split: the bare command in the task's image, its environment in the TES
         executor's (refused by name where a value has whitespace)."""
-        cmd, lay = plan.command, plan.layout
-        argv = (
-            list(cmd.argv)
-            if cmd.shell == "none"
-            else [
-                "/bin/sh",
-                "-c",
-                runtime_source("exec_command.sh"),
-                "wfrewrite",
-                posixpath.join(lay.meta, "command"),
-                cmd.shell,
-            ]
-        )
+        lay = plan.layout
+        argv = split_command(plan)
         env = {"HOME": lay.home, "TMPDIR": lay.tmp, **{e.name: e.value for e in plan.env}}
         for name, value in env.items():
             if any(c.isspace() for c in value) or not value:

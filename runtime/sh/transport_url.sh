@@ -78,11 +78,15 @@ wf_url_clients() {
         WF_C_CURL=1
         WF_URL_HAS="$WF_URL_HAS, curl"
     fi
+    WF_URL_NOIRI=
     if wf_have wget; then
-        case $(wget --version 2>&1 </dev/null) in
+        _cl_v=$(wget --version 2>&1 </dev/null) || :
+        case $_cl_v in
             *"GNU Wget"*)
                 WF_C_WGET=1
                 WF_URL_HAS="$WF_URL_HAS, GNU wget"
+                # with IRI and no UTF-8 locale, wget would decode %25 in URLs
+                case $_cl_v in *+iri*) WF_URL_NOIRI=--no-iri ;; esac
                 ;;
             *BusyBox*)
                 WF_C_BBWGET=1

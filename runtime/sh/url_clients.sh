@@ -37,8 +37,15 @@ wf_url_once() {
         *) WF_X_RC=127 WF_X_MSG="no client $1" ;;
     esac
     if [ -z "$WF_X_MSG" ] && [ "$WF_X_RC" != 0 ]; then
-        # the first line the client said about it
-        IFS= read -r WF_X_MSG <"$WF_X_TMP.err" || :
+        # what the client said (not a header or URL wget echoed; no time stamp)
+        while IFS= read -r WF_X_MSG; do
+            case $WF_X_MSG in '  '* | http://* | https://* | '') ;; *) break ;; esac
+        done <"$WF_X_TMP.err"
+        case $WF_X_MSG in
+            '  '* | http://* | https://*) WF_X_MSG= ;;
+            [0-9][0-9][0-9][0-9]-[0-9]*) WF_X_MSG=${WF_X_MSG#* * } ;;
+        esac
+        [ "$1:$WF_X_RC" != wget:4 ] || WF_X_MSG=${WF_X_MSG:-"wget: network failure (exit 4)"}
         [ -n "$WF_X_MSG" ] || WF_X_MSG="$1 exited with $WF_X_RC"
     fi
 }
@@ -115,7 +122,7 @@ wf_url_wget() {
     case $2 in
         get)
             if [ "$1" = wget ]; then
-                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                     ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} -O "$4" "$3" \
                     2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             else
@@ -125,14 +132,14 @@ wf_url_wget() {
             fi
             ;;
         put)
-            wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+            wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                 ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} --method=PUT --body-file="$4" \
                 -O "$WF_X_TMP.body" "$3" 2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             ;;
         post)
             cat "$WF_X_TMP.pre" "$4" "$WF_X_TMP.post" >"$WF_X_TMP.form" || WF_X_RC=$?
             [ "$WF_X_RC" != 0 ] ||
-                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                     ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} --method=POST \
                     --header="Content-Type: multipart/form-data; boundary=$WF_X_BOUNDARY" \
                     --body-file="$WF_X_TMP.form" -O "$WF_X_TMP.body" "$3" \

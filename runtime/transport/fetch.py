@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from typing import IO
 
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.compiler.plan import TaskPlan
 
-# (path under the task's root, destination, size, sha1) -> False if there is no such object
-Getter = Callable[[str, str, int | None, str | None], bool]
+# (path under the task's root, destination, size, sha1, verify) -> False if there is no such
+# object; ``verify`` says what is wrong with what was read (a getter that reads again may use it)
+Getter = Callable[[str, str, int | None, str | None, Callable[[IO[bytes]], str | None]], bool]
 
 
 def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
@@ -31,14 +33,18 @@ def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
     or it never reached the store). The logs (stdout/stderr) come along when they are there."""
     meta_rel = plan.layout.relative(plan.layout.meta)
     manifest = os.path.join(host_root, meta_rel, "manifest.json")
-    if not get(f"{meta_rel}/manifest.json", manifest, None, None):
+    if not get(f"{meta_rel}/manifest.json", manifest, None, None, manifest_error):
         for rel in logs_of(plan):
-            get(rel, os.path.join(host_root, rel), None, None)
+            get(rel, os.path.join(host_root, rel), None, None, no_check)
         return False
-    with open(manifest, encoding="utf-8") as f:
-        data = json.load(f)
+    with open(manifest, "rb") as f:
+        wrong = manifest_error(f)
+        f.seek(0)
+        data = json.loads(f.read().decode("utf-8")) if wrong is None else None
+    if data is None:
+        raise TaskFailed(f"{manifest}: {wrong}")
     seen = set()
-    for entry in data.get("files", []):
+    for entry in data["files"]:
         rel = entry["path"]
         if rel.startswith("/") or ".." in rel.split("/"):
             raise TaskFailed(f"{manifest}: refusing the path {rel!r}")
@@ -49,12 +55,36 @@ def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
         if rel in seen:
             continue
         seen.add(rel)
-        if not get(rel, dest, entry.get("size"), entry.get("sha1")):
+        if not get(rel, dest, entry.get("size"), entry.get("sha1"), no_check):
             raise TaskFailed(f"{manifest} lists {rel}, but the store has no such object")
     for rel in logs_of(plan):
         if rel not in seen:
-            get(rel, os.path.join(host_root, rel), None, None)
+            get(rel, os.path.join(host_root, rel), None, None, no_check)
     return True
+
+
+def manifest_error(f: IO[bytes]) -> str | None:
+    """Why the manifest just read into ``f`` cannot be used (None: it can): not whole JSON, or
+    no well-formed list of files (a body cut short or spoiled on the way)."""
+    f.seek(0)
+    try:
+        data = json.loads(f.read().decode("utf-8"))
+    except ValueError as e:  # UnicodeDecodeError too
+        return f"the manifest in the store is not whole JSON ({e})"
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and e.get("type") in TYPES
+        for e in files
+    ):
+        return "the manifest in the store has no well-formed list of files"
+    return None
+
+
+def no_check(_f: IO[bytes]) -> str | None:
+    return None
+
+
+TYPES = ("file", "directory")
 
 
 def logs_of(plan: TaskPlan) -> list[str]:

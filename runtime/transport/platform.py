@@ -354,7 +354,9 @@ class PlatformTransport(RemoteInputs, Transport):
         store = self.store
         try:
             if not fetch_listed(
-                lambda rel, dest, size, sha1: store.fetch_file(prefix + rel, dest, size, sha1),
+                lambda rel, dest, size, sha1, _verify: store.fetch_file(
+                    prefix + rel, dest, size, sha1
+                ),
                 plan,
                 host_root,
             ):

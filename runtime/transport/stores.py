@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
+import logging
 import os
 import shutil
 import ssl
@@ -49,6 +51,8 @@ CHUNK = 1 << 20
 
 # (path under the task's root, file to write) -> False if there is no such object
 Reader = Callable[[str, BinaryIO], bool]
+
+log = logging.getLogger("wfrewrite.transport")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +196,7 @@ class HttpStore(Store):
             dest.truncate()
             try:
                 with self._open(urllib.request.Request(url)) as r:
-                    while chunk := r.read(CHUNK):
-                        dest.write(chunk)
+                    copy_body(r, dest)
             except urllib.error.HTTPError as e:
                 if e.code == 404:
                     return False
@@ -237,11 +240,13 @@ class S3Store(Store):
     def put_file(self, key: str, path: str, sha1: str | None = None) -> tuple[int, str]:
         """Upload ``path`` (its sha1 also kept as the object's metadata, for ``head``)."""
         sha1 = sha1 or file_sha1(path)
-        self.s3.upload_file(path, self.bucket, key, ExtraArgs={"Metadata": {"sha1": sha1}})
+        with s3_errors(f"PUT s3://{self.bucket}/{key}"):
+            self.s3.upload_file(path, self.bucket, key, ExtraArgs={"Metadata": {"sha1": sha1}})
         return os.path.getsize(path), sha1
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        with s3_errors(f"PUT s3://{self.bucket}/{key}"):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
 
     def upload_spec(self, prefix: str) -> tuple[str, str, str, tuple[FormField, ...]]:
         post = self.s3.generate_presigned_post(
@@ -258,12 +263,13 @@ class S3Store(Store):
 
         dest.seek(0)
         dest.truncate()
-        try:
-            self.s3.download_fileobj(self.bucket, key, dest)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-                return False
-            raise
+        with s3_errors(f"GET s3://{self.bucket}/{key}"):
+            try:
+                self.s3.download_fileobj(self.bucket, key, dest)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                    return False
+                raise
         return True
 
     def output_reader(self, spec: UrlSpec) -> Reader:
@@ -285,10 +291,12 @@ class S3Store(Store):
         bucket, _, prefix = uri[5:].partition("/")
         prefix = prefix.rstrip("/") + "/"
         out = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                if not obj["Key"].endswith("/"):
-                    out.append((obj["Key"][len(prefix) :], int(obj["Size"])))
+        with s3_errors(f"LIST {uri}"):
+            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    if not obj["Key"].endswith("/"):
+                        out.append((obj["Key"][len(prefix) :], int(obj["Size"])))
         return out
 
     def platform_url(self, key: str) -> str:
@@ -497,8 +505,39 @@ class Prefixed(Store):
         return self.inner.ssl_context()
 
 
+@contextlib.contextmanager
+def s3_errors(what: str) -> Iterator[None]:
+    """boto3's errors (after its own retries) as a WfError naming the transfer."""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
+    from s3transfer.exceptions import RetriesExceededError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError, Boto3Error, RetriesExceededError) as e:
+        raise WfError(f"{what}: {type(e).__name__}: {e}") from None
+
+
+class ShortRead(OSError):
+    """A response body that ended before its Content-Length."""
+
+
+def copy_body(r: Any, dest: BinaryIO) -> int:
+    """Copy the body of the response ``r`` to ``dest``; ShortRead if it ends before its
+    Content-Length (http.client's read(n) returns short data at EOF without a word)."""
+    got = 0
+    while chunk := r.read(CHUNK):
+        dest.write(chunk)
+        got += len(chunk)
+    length = r.headers.get("Content-Length")
+    if length is not None and length.isdigit() and got != int(length):
+        raise ShortRead(f"the body ended after {got} of {length} bytes")
+    return got
+
+
 def retrying(fn: Any, what: str, attempts: int = 5) -> Any:
-    """The driver's own transfers: retried on connection errors and 5xx, with backoff."""
+    """The driver's own transfers: retried on connection errors, broken or short answers and
+    5xx, with backoff."""
     delay = 0.5
     for n in range(1, attempts + 1):
         try:
@@ -507,7 +546,7 @@ def retrying(fn: Any, what: str, attempts: int = 5) -> Any:
             if e.code < 500 and e.code not in (408, 429):
                 raise WfError(f"{what}: HTTP {e.code} {e.reason}") from None
             err: Exception = e
-        except (urllib.error.URLError, OSError) as e:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             err = e
         if n == attempts:
             raise WfError(f"{what}: {err} (after {attempts} attempts)") from None
@@ -537,18 +576,41 @@ def head_size(url: str, ctx: ssl.SSLContext | None) -> int | None:
 # -- fetching, checked ---------------------------------------------------------------------------
 
 
+# A fetched object that does not check out (its size, sha1, ``verify``) is read again, up to
+# this many times in all, before the driver gives up on it: a body spoiled on the way is read
+# whole the next time, an object spoiled in the store never is.
+VERIFY_ATTEMPTS = 3
+
+# what is wrong with a file just read (None: nothing)
+Verify = Callable[[IO[bytes]], "str | None"]
+
+
 def get_checked(
-    read: Reader, rel: str, dest: str, size: int | None = None, sha1: str | None = None
+    read: Reader,
+    rel: str,
+    dest: str,
+    size: int | None = None,
+    sha1: str | None = None,
+    verify: Verify | None = None,
 ) -> bool:
-    """Download ``rel`` next to ``dest`` and rename it into place once its size and sha1 match."""
+    """Download ``rel`` next to ``dest`` and rename it into place once it checks out (its size
+    and sha1, ``verify``); read again while it does not, then TaskFailed naming it. False if
+    there is no such object."""
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".wfr-fetch.")
     try:
         with os.fdopen(fd, "w+b") as f:
-            if not read(rel, f):
-                return False
-            f.flush()
-            check_file(f, rel, size, sha1)
+            for n in range(1, VERIFY_ATTEMPTS + 1):
+                if not read(rel, f):
+                    return False
+                f.flush()
+                f.seek(0, os.SEEK_END)
+                wrong = wrong_with(f, rel, size, sha1) or (verify(f) if verify else None)
+                if wrong is None:
+                    break
+                if n == VERIFY_ATTEMPTS:
+                    raise TaskFailed(f"{wrong} (read {n} times)")
+                log.warning("%s; reading it again", wrong)
         put_in_place(tmp, dest)
         return True
     finally:
@@ -559,16 +621,25 @@ def get_checked(
 def check_file(f: IO[bytes], rel: str, size: int | None, sha1: str | None) -> None:
     """``f`` (an open binary file, at its end) has ``size`` bytes and the ``sha1`` (where
     given), else TaskFailed naming ``rel``."""
+    wrong = wrong_with(f, rel, size, sha1)
+    if wrong:
+        raise TaskFailed(wrong)
+
+
+def wrong_with(f: IO[bytes], rel: str, size: int | None, sha1: str | None) -> str | None:
+    """What is wrong with ``f`` (an open binary file, at its end) as the object ``rel`` of
+    ``size`` bytes and the ``sha1`` (where given); None: nothing."""
     got = f.tell()
     if size is not None and got != size:
-        raise TaskFailed(f"output {rel}: the store has {got} bytes, the manifest says {size}")
+        return f"output {rel}: the store has {got} bytes, the manifest says {size}"
     if sha1:
         f.seek(0)
         digest = hashlib.sha1()
         while chunk := f.read(CHUNK):
             digest.update(chunk)
         if digest.hexdigest() != sha1:
-            raise TaskFailed(f"output {rel}: sha1 {digest.hexdigest()}, the manifest says {sha1}")
+            return f"output {rel}: sha1 {digest.hexdigest()}, the manifest says {sha1}"
+    return None
 
 
 def put_in_place(tmp: str, dest: str) -> None:

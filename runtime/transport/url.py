@@ -39,8 +39,9 @@ Not taken: a tar of the outputs to one presigned PUT (needs tar in the image, on
 of parallel transfers, S3's 5 GiB single-PUT limit), and a pool of presigned PUT URLs for
 "slots" (the count is unknown, and each URL is half a kilobyte of script). The manifest goes
 last under the same prefix (``wfrewrite/manifest.json``); ``fetch`` reads it and only then the
-objects it lists, checking each one's size and sha1, so an object that was not fully uploaded is
-never taken for an output. No credential ever enters the script: the driver holds them (boto3's
+objects it lists, checking each one's size and sha1 (and every body against its Content-Length;
+what does not check out is read again, ``VERIFY_ATTEMPTS`` times in all, then refused), so an
+object that was not fully uploaded is never taken for an output. No credential ever enters the script: the driver holds them (boto3's
 usual chain) and hands out presigned URLs that expire. The stores are ``stores.py``.
 
 Inputs given as URIs (s3://, http(s)://) reach miniwdl as empty local placeholders
@@ -307,10 +308,13 @@ def new_run_key(task: str) -> str:
 
 def fetch(plan: TaskPlan, store: Store, host_root: str) -> bool:
     """Bring the manifest, then every file it lists, into ``host_root``; each file's size and
-    sha1 are checked against the manifest. False if there is no manifest (the script did not
-    finish or could not upload it). Logs (stdout/stderr) come along when they are there."""
+    sha1 are checked against the manifest (and the manifest is whole JSON), each read again if
+    it is not (``VERIFY_ATTEMPTS``). False if there is no manifest (the script did not finish or
+    could not upload it). Logs (stdout/stderr) come along when they are there."""
     assert plan.url is not None
     read = store.output_reader(plan.url)
     return fetch_listed(
-        lambda rel, dest, size, sha1: get_checked(read, rel, dest, size, sha1), plan, host_root
+        lambda rel, dest, size, sha1, verify: get_checked(read, rel, dest, size, sha1, verify),
+        plan,
+        host_root,
     )

@@ -465,3 +465,35 @@ def test_big_files_checksummed_with_the_fastest_tool(
     ok, dest = fetched(plan, store, tmp_path)
     m = json.loads((dest / "wfrewrite" / "manifest.json").read_text())
     assert ok and [f["sha1"] for f in m["files"]] == [hashlib.sha1(big).hexdigest()]
+
+
+@pytest.mark.parametrize("kind", ["put", "post"])
+def test_wget_sends_each_url_as_it_is(
+    kind: str, objstore: ObjectStores, client_path: dict[str, Path], tmp_path: Path
+) -> None:
+    """GNU wget built with IRI support, where no UTF-8 locale is set (most images), decodes a
+    URL's %25 (a literal % in a name) before sending it: each download went first to another
+    object (404, or on S3 a refused signature) and then again to the right one, so that a fault
+    on that second request left the first's 4xx as the verdict (fatal, not retried); and a PUT
+    stored the output under another name, 201, which only the driver's fetch found missing.
+    The script passes --no-iri: one request per transfer, to the object it names."""
+    from faultproxy import FaultProxy
+
+    proxy = FaultProxy(8089 if kind == "put" else 8333).start()
+    try:
+        stores = ObjectStores(proxy.url, "", "", proxy.url, Path())
+        inputs = {"50% off.txt": b"half\n", "ünï %20.txt": "ünïcødé\n".encode()}
+        command = "mkdir d && cp 'in/50% off.txt' 'd/r %25 ü.txt' && cp 'in/ünï %20.txt' out.txt\n"
+        plan, store = task(tmp_path, stores, kind, inputs=inputs, command=command)
+        p, _ = run(plan, tmp_path, client_path["wget"])
+        assert p.returncode == 0, p.stderr
+        ok, dest = fetched(plan, store, tmp_path)
+    finally:
+        proxy.stop()
+    assert ok
+    assert (dest / "work" / "d" / "r %25 ü.txt").read_bytes() == b"half\n"
+    assert (dest / "work" / "out.txt").read_bytes() == inputs["ünï %20.txt"]
+    refused = [(m, u.partition("?")[0], s) for m, u, s in proxy.requests if s >= 400]
+    assert refused == []
+    gets = [u for m, u, _ in proxy.requests if m == "GET" and "/in/" in u]
+    assert len(gets) == len(inputs), gets

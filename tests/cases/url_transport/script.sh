@@ -384,7 +384,14 @@ wf_url_once() {
         *) WF_X_RC=127 WF_X_MSG="no client $1" ;;
     esac
     if [ -z "$WF_X_MSG" ] && [ "$WF_X_RC" != 0 ]; then
-        IFS= read -r WF_X_MSG <"$WF_X_TMP.err" || :
+        while IFS= read -r WF_X_MSG; do
+            case $WF_X_MSG in '  '* | http://* | https://* | '') ;; *) break ;; esac
+        done <"$WF_X_TMP.err"
+        case $WF_X_MSG in
+            '  '* | http://* | https://*) WF_X_MSG= ;;
+            [0-9][0-9][0-9][0-9]-[0-9]*) WF_X_MSG=${WF_X_MSG#* * } ;;
+        esac
+        [ "$1:$WF_X_RC" != wget:4 ] || WF_X_MSG=${WF_X_MSG:-"wget: network failure (exit 4)"}
         [ -n "$WF_X_MSG" ] || WF_X_MSG="$1 exited with $WF_X_RC"
     fi
 }
@@ -455,7 +462,7 @@ wf_url_wget() {
     case $2 in
         get)
             if [ "$1" = wget ]; then
-                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                     ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} -O "$4" "$3" \
                     2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             else
@@ -464,14 +471,14 @@ wf_url_wget() {
             fi
             ;;
         put)
-            wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+            wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                 ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} --method=PUT --body-file="$4" \
                 -O "$WF_X_TMP.body" "$3" 2>"$WF_X_TMP.err" </dev/null || WF_X_RC=$?
             ;;
         post)
             cat "$WF_X_TMP.pre" "$4" "$WF_X_TMP.post" >"$WF_X_TMP.form" || WF_X_RC=$?
             [ "$WF_X_RC" != 0 ] ||
-                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" \
+                wget -nv -S --tries=1 --timeout="$WF_URL_STALL" ${WF_URL_NOIRI:+"$WF_URL_NOIRI"} \
                     ${WF_URL_CA:+"--ca-certificate=$WF_URL_CA"} --method=POST \
                     --header="Content-Type: multipart/form-data; boundary=$WF_X_BOUNDARY" \
                     --body-file="$WF_X_TMP.form" -O "$WF_X_TMP.body" "$3" \
@@ -888,11 +895,14 @@ wf_url_clients() {
         WF_C_CURL=1
         WF_URL_HAS="$WF_URL_HAS, curl"
     fi
+    WF_URL_NOIRI=
     if wf_have wget; then
-        case $(wget --version 2>&1 </dev/null) in
+        _cl_v=$(wget --version 2>&1 </dev/null) || :
+        case $_cl_v in
             *"GNU Wget"*)
                 WF_C_WGET=1
                 WF_URL_HAS="$WF_URL_HAS, GNU wget"
+                case $_cl_v in *+iri*) WF_URL_NOIRI=--no-iri ;; esac
                 ;;
             *BusyBox*)
                 WF_C_BBWGET=1
