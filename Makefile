@@ -11,7 +11,7 @@ EXTRAS ?= dev,toil
 SHARED ?= ../shared
 TESTBED := $(SHARED)/testbed
 
-.PHONY: setup testbed demo test test-fast test-hostile test-faults check bench bench-staging clean goldens
+.PHONY: setup testbed demo test test-conformance test-fast test-hostile test-faults check bench bench-staging clean goldens
 
 setup: $(VENV)/.installed
 
@@ -38,16 +38,27 @@ demo: setup
 	  if $(BIN)/wfrewrite run examples/fail_on_purpose.wdl --executor local --dir runs; then exit 1; fi; \
 	  echo "== demo finished: outputs under runs/"
 
-# The test bed (rootful podman, offline images): idempotent, quick once done; needs root.
+# The test bed (rootful podman, offline images, Slurm, the object stores, a Funnel TES server, a
+# single-node Kubernetes): idempotent, quick once built (Funnel and Kubernetes build once per
+# machine, ~4 and ~9 minutes, and are kept); needs root.
 testbed:
 	@if [ "$$(id -u)" = 0 ] && [ -d $(TESTBED) ]; then \
 	  bash $(TESTBED)/podman-setup.sh setup >/dev/null && bash $(TESTBED)/build-images.sh >/dev/null; \
 	  bash $(TESTBED)/slurm-setup.sh start >/dev/null; \
+	  bash $(TESTBED)/object-store.sh start >/dev/null; \
+	  bash $(TESTBED)/funnel.sh start >/dev/null; \
+	  bash $(TESTBED)/k8s.sh start >/dev/null; \
 	  command -v busybox >/dev/null || { apt-get install -y -q busybox-static >/dev/null; }; \
 	else echo "testbed: not root or no $(TESTBED): podman tests will skip"; fi
 
+# Every test but the long conformance runs marked `full` (make test runs a representative part
+# of the suites: see tests/conformance/); `make test-conformance` runs every suite on every
+# executor against its floor.
 test: setup testbed check
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not full" $(PYTEST_ARGS)
+
+test-conformance: setup testbed
+	$(BIN)/pytest -q tests/conformance $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not podman and not conformance" $(PYTEST_ARGS)

@@ -2,7 +2,8 @@
 CWL v1.2 development subset through cwltest and `wfrewrite-cwl-runner`, with `local`, `podman`,
 podman with `--transport url` (nothing mounted), and both through Toil `--no-appliance`. Each run
 must reach its floor in tests/conformance/floors.json.
-References on this machine: miniwdl 1.16 with no container passes 47 of 51 Sprocket tests and 19
+`make test` runs the runs not marked FULL; `make test-conformance` all of them. References on this
+machine: miniwdl 1.16 with no container passes 47 of 51 Sprocket tests and 19
 of the spec-1.2 task examples; `cwltool --no-container --relax-path-checks` passes 118 of the 129
 CWL tests (1 failure, 10 unsupported: the tests that require Docker)."""
 
@@ -18,6 +19,10 @@ import pytest
 from conftest import BIN, ROOT, SHARED, need_podman
 
 pytestmark = pytest.mark.conformance
+# The runs `make test` leaves to `make test-conformance` (each suite's long runs on a second
+# executor); `make test` keeps Sprocket and spec-1.2 on podman, CWL over the url transport, CWL
+# through Toil, CWL on Funnel (s3) and Sprocket on Kubernetes.
+FULL = pytest.mark.full
 
 FLOORS = json.loads((ROOT / "tests" / "conformance" / "floors.json").read_text())
 WDL = SHARED / "conformance" / "wdl"
@@ -116,7 +121,7 @@ def wfrewrite_cmd(*args: str) -> str:
     )
 
 
-@pytest.mark.parametrize("executor", ["local", "podman"])
+@pytest.mark.parametrize("executor", [pytest.param("local", marks=FULL), "podman"])
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_wdl_suite(suite: str, executor: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     if executor == "podman":
@@ -124,6 +129,7 @@ def test_wdl_suite(suite: str, executor: str, tmp_path) -> None:  # type: ignore
     wdl_suite(suite, executor, wfrewrite_cmd("--executor", executor), tmp_path)
 
 
+@FULL
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_wdl_suite_url(suite: str, objstore, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Each suite with podman and `--transport url`: same floor as with the mount."""
@@ -132,7 +138,10 @@ def test_wdl_suite_url(suite: str, objstore, tmp_path) -> None:  # type: ignore[
     wdl_suite(suite, "podman-url", cmd, tmp_path)
 
 
-@pytest.mark.parametrize("executor", ["local", "podman", "podman-url"])
+@pytest.mark.parametrize(
+    "executor",
+    [pytest.param("local", marks=FULL), pytest.param("podman", marks=FULL), "podman-url"],
+)
 def test_cwl_suite(executor: str, request) -> None:  # type: ignore[no-untyped-def]
     """podman-url: podman with `--transport url` (nothing mounted) through the test bed's nginx."""
     args = ["--executor", executor]
@@ -144,6 +153,7 @@ def test_cwl_suite(executor: str, request) -> None:  # type: ignore[no-untyped-d
     cwl_suite(executor, str(BIN / "wfrewrite-cwl-runner"), *args)
 
 
+@FULL
 def test_sprocket_through_toil(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Sprocket through `toil-wdl-runner --no-appliance` (Toil's own WDL interpreter, each task a
     wfrewrite script in podman)."""

@@ -41,5 +41,6 @@ def test_sprocket_through_kubernetes(k8s_args: tuple[str, ...], tmp_path) -> Non
     wdl_suite("sprocket", "kubernetes", wfrewrite_cmd(*k8s_args), tmp_path)
 
 
+@pytest.mark.full
 def test_cwl_through_kubernetes(k8s_args: tuple[str, ...]) -> None:
     cwl_suite("kubernetes", str(BIN / "wfrewrite-cwl-runner"), *k8s_args)

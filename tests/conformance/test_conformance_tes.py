@@ -22,7 +22,7 @@ S3_ENDPOINT = "http://127.0.0.1:8333"
 BUCKET = "wfr-tes"
 
 
-@pytest.fixture(params=["s3", "file"])
+@pytest.fixture(params=["s3", pytest.param("file", marks=pytest.mark.full)])
 def store(request, funnel: str, objstore) -> Iterator[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
     """(floor key, the store's options); what the run left in the store goes afterwards."""
     tag = uuid.uuid4().hex[:8]
@@ -61,6 +61,7 @@ def _sweep(run: str) -> None:
     shutil.rmtree("/var/tmp/wfr-sweep", ignore_errors=True)
 
 
+@pytest.mark.full
 def test_sprocket_through_tes(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     key, args = store
     run = f"conformance-{uuid.uuid4().hex[:8]}"
