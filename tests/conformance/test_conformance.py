@@ -20,8 +20,9 @@ from conftest import BIN, ROOT, SHARED, need_podman
 
 pytestmark = pytest.mark.conformance
 # The runs `make test` leaves to `make test-conformance` (each suite's long runs on a second
-# executor); `make test` keeps Sprocket and spec-1.2 on podman, CWL over the url transport, CWL
-# through Toil, CWL on Funnel (s3) and Sprocket on Kubernetes.
+# executor, Toil's and Kubernetes' runs, which tests/engines and tests/exec cover end to end);
+# `make test` keeps Sprocket and spec-1.2 on podman, CWL over the url transport and CWL on
+# Funnel (s3).
 FULL = pytest.mark.full
 
 FLOORS = json.loads((ROOT / "tests" / "conformance" / "floors.json").read_text())
@@ -165,6 +166,7 @@ def test_sprocket_through_toil(tmp_path) -> None:  # type: ignore[no-untyped-def
     wdl_suite("sprocket", "toil", cmd, tmp_path, "--task-flag", "", env=TOIL_ENV)
 
 
+@FULL
 def test_cwl_through_toil() -> None:
     """The CWL subset through `toil-cwl-runner --no-appliance` (each tool a wfrewrite script)."""
     need_podman()

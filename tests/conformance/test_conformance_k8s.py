@@ -37,6 +37,7 @@ def k8s_args(kubernetes: str, objstore: ObjectStores) -> Iterator[tuple[str, ...
         shutil.rmtree(objstore.www / prefix, ignore_errors=True)
 
 
+@pytest.mark.full
 def test_sprocket_through_kubernetes(k8s_args: tuple[str, ...], tmp_path) -> None:  # type: ignore[no-untyped-def]
     wdl_suite("sprocket", "kubernetes", wfrewrite_cmd(*k8s_args), tmp_path)
 
