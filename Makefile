@@ -11,7 +11,8 @@ EXTRAS ?= dev,toil
 SHARED ?= ../shared
 TESTBED := $(SHARED)/testbed
 
-.PHONY: setup testbed demo test test-conformance test-fast test-hostile test-faults check bench bench-staging clean goldens
+.PHONY: setup testbed demo test test-conformance test-fast test-hostile test-faults check bench \
+  bench-check bench-scaling bench-platforms bench-staging clean goldens
 
 setup: $(VENV)/.installed
 
@@ -94,9 +95,30 @@ check: setup
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/shellcheck -s sh runtime/sh/*.sh
 
+# Benchmarks (bench/): one table of a 24-way scatter through every engine, on podman and, when
+# they answer, on the test bed's Funnel and Kubernetes, each against its platform's bare floor
+# (also as build/bench/engines.json); bench-check, a small run of it whose ratios must stay under
+# bench/ceilings.json (starts the platforms when root); bench-scaling, the cost as N grows.
+BENCH_CHECK_SYSTEMS := podman/wdl-wfrewrite,podman/cwl-wfrewrite,podman/wdl-toil-noapp,tes/wdl-wfrewrite,kubernetes/wdl-wfrewrite
+port_closed = ! $(PY) -c "import socket, sys; sys.exit(socket.socket().connect_ex(('127.0.0.1', $(1))))"
+
 bench: setup
-	$(PY) bench/overhead.py
-	$(PY) bench/engines.py
+	$(PY) bench/engines.py --json build/bench/engines.json
+
+bench-check: setup bench-platforms
+	$(PY) bench/engines.py --platforms podman,tes,kubernetes --tasks 8 --rounds 2 \
+	  --systems $(BENCH_CHECK_SYSTEMS) --json build/bench/check.json
+	$(PY) bench/check.py build/bench/check.json
+
+bench-scaling: setup
+	$(PY) bench/scaling.py --json build/bench/scaling.json
+
+bench-platforms:
+	@if [ "$$(id -u)" = 0 ] && [ -d $(TESTBED) ]; then \
+	  if $(call port_closed,8333); then bash $(TESTBED)/object-store.sh start >/dev/null; fi; \
+	  if $(call port_closed,8000); then bash $(TESTBED)/funnel.sh start >/dev/null; fi; \
+	  if $(call port_closed,6443); then bash $(TESTBED)/k8s.sh start >/dev/null; fi; \
+	fi
 
 # The url transport's transfers against plain curl / xargs -P curl in a container (needs the
 # object stores: ../shared/testbed/object-store.sh start; about 3 GiB of disk).

@@ -72,7 +72,7 @@ def bare_job(client, core, batch) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     batch.create_namespaced_job(NS, job)
     w = watch.Watch()
-    pod_name = ""
+    pod_name, exit_code = "", None
     for ev in w.stream(
         core.list_namespaced_pod, NS, label_selector=f"bench={name}", timeout_seconds=120
     ):
@@ -80,7 +80,10 @@ def bare_job(client, core, batch) -> float:  # type: ignore[no-untyped-def]
         pod_name = p.metadata.name
         cs = p.status.container_statuses or []
         if cs and cs[0].state.terminated is not None:
+            exit_code = cs[0].state.terminated.exit_code
             w.stop()
+    if exit_code != 0:
+        raise SystemExit(f"bare Job {name}: exit code {exit_code}")
     core.read_namespaced_pod_log(pod_name, NS, container="task")
     batch.delete_namespaced_job(name, NS, propagation_policy="Background")
     core.delete_collection_namespaced_pod(

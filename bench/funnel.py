@@ -1,4 +1,4 @@
-"""bench/tes: what a trivial task costs through the tes executor over a bare TES task on Funnel.
+"""bench/funnel: what a trivial task costs through the tes executor over a bare TES task on Funnel.
 
     bare       py-tes: create a busybox `echo hi` task, poll it (view MINIMAL, 50 ms doubling
                up to 1 s, as the executor does) until COMPLETE
@@ -10,7 +10,7 @@
 Each with a file:// store under /var/tmp and an s3:// one (SeaweedFS), sequentially, median of
 ``--rounds``. Usage (the test bed's Funnel and object stores running):
 
-    python bench/tes.py [--rounds 7] [--url http://127.0.0.1:8000]
+    python bench/funnel.py [--rounds 7] [--url http://127.0.0.1:8000]
 """
 
 from __future__ import annotations

@@ -1,0 +1,77 @@
+"""bench/floor: N bare trivial busybox tasks sent straight to a platform, J at a time: the floor
+that bench/engines.py and bench/scaling.py measure every engine against (under GNU time).
+
+    podman       N x `podman run --rm busybox:latest sh -c 'echo hello I > /dev/null'`, xargs -P J
+    tes          N tasks created through py-tes, J in flight, each polled as the tes executor
+                 polls (view MINIMAL, 50 ms doubling up to 1 s) until it ends
+    kubernetes   N Jobs of the executor's pod shape (bench/k8s.py's bare_job: hostNetwork,
+                 read-only root; created, its pod watched to its end, its log read, deleted)
+
+    python bench/floor.py tes --tasks 24 --jobs 2 [--tes-url http://127.0.0.1:8000]
+    python bench/floor.py kubernetes --tasks 24 --jobs 2      # KUBECONFIG or the test bed's
+
+Exits 1 when a task does not succeed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+IMAGE = "busybox:latest"
+TES_URL = "http://127.0.0.1:8000"
+POLL_FIRST, POLL_MAX = 0.05, 1.0  # as runtime/exec/tes.py polls a task
+TES_ENDED = ("COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED")
+
+
+def podman_command(tasks: int, jobs: int) -> str:
+    """The podman floor as one shell command (run it under GNU time)."""
+    return (
+        f"seq 0 {tasks - 1} | xargs -P {jobs} -I@ podman run --rm {IMAGE} "
+        "sh -c 'echo hello @ > /dev/null'"
+    )
+
+
+def tes_task(url: str, i: int) -> None:
+    import tes
+
+    client = tes.HTTPClient(url, timeout=10)
+    cmd = ["sh", "-c", f"echo hello {i} > /dev/null"]
+    task_id = client.create_task(tes.Task(executors=[tes.Executor(image=IMAGE, command=cmd)]))
+    delay = POLL_FIRST
+    while (state := client.get_task(task_id, view="MINIMAL").state) not in TES_ENDED:
+        time.sleep(delay)
+        delay = min(delay * 2, POLL_MAX)
+    if state != "COMPLETE":
+        raise SystemExit(f"bare TES task {task_id}: {state}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("platform", choices=("podman", "tes", "kubernetes"))
+    ap.add_argument("--tasks", type=int, default=24)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--tes-url", default=TES_URL)
+    a = ap.parse_args()
+    if a.platform == "podman":
+        return subprocess.run(podman_command(a.tasks, a.jobs), shell=True, check=False).returncode
+    if a.platform == "tes":
+        one = lambda i: tes_task(a.tes_url, i)  # noqa: E731
+    else:
+        sys.path.insert(0, str(HERE))
+        from k8s import bare_job, clients
+
+        client, core, batch = clients()
+        one = lambda i: bare_job(client, core, batch)  # noqa: E731
+    with ThreadPoolExecutor(a.jobs) as pool:
+        list(pool.map(one, range(a.tasks)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
