@@ -53,10 +53,12 @@ testbed:
 	else echo "testbed: not root or no $(TESTBED): podman tests will skip"; fi
 
 # Every test but the long conformance runs marked `full` (make test runs a representative part
-# of the suites: see tests/conformance/); `make test-conformance` runs every suite on every
-# executor against its floor.
+# of the suites: see tests/conformance/), then the benchmarks' regression check (ratios against
+# bench/ceilings.json); `make test-conformance` runs every suite on every executor against its
+# floor.
 test: setup testbed check
 	$(BIN)/pytest -q -m "not full" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory bench-check
 
 test-conformance: setup testbed
 	$(BIN)/pytest -q tests/conformance $(PYTEST_ARGS)
