@@ -146,6 +146,19 @@ class ObjectStores:
             config=cfg,
         )
 
+    def make_bucket(self, bucket: str):  # type: ignore[no-untyped-def]
+        """The S3 client, with ``bucket`` made if it was not there."""
+        s3 = self.s3()
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise
+        return s3
+
 
 def _port_open(port: int) -> bool:
     import socket
@@ -186,12 +199,7 @@ def objstore() -> Iterator[ObjectStores]:
         seaweed="http://127.0.0.1:8333",
         www=OBJSTORE_STATE / "www",
     )
-    s3 = stores.s3()
-    try:
-        s3.create_bucket(Bucket="wfr-tests")
-    except s3.exceptions.ClientError as e:
-        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    s3 = stores.make_bucket("wfr-tests")
     try:
         yield stores
     finally:

@@ -28,15 +28,7 @@ def store(request, funnel: str, objstore) -> Iterator[tuple[str, list[str]]]:  #
     tag = uuid.uuid4().hex[:8]
     if request.param == "s3":
         prefix = f"conformance-tes-{tag}"
-        s3 = objstore.s3()
-        try:
-            s3.create_bucket(Bucket=BUCKET)
-        except s3.exceptions.ClientError as e:
-            if e.response["Error"]["Code"] not in (
-                "BucketAlreadyOwnedByYou",
-                "BucketAlreadyExists",
-            ):
-                raise
+        s3 = objstore.make_bucket(BUCKET)
         yield "tes-s3", ["--store", f"s3://{BUCKET}/{prefix}", "--s3-endpoint", S3_ENDPOINT]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
             for obj in page.get("Contents", []):

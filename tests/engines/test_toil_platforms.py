@@ -6,7 +6,6 @@ on the platform afterwards."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -53,9 +52,7 @@ def platform(request: pytest.FixtureRequest, objstore: ObjectStores) -> Iterator
     prefix = f"toil-{uuid.uuid4().hex[:8]}"
     if request.param == "tes":
         tes = request.getfixturevalue("funnel")
-        s3 = objstore.s3()
-        with contextlib.suppress(s3.exceptions.ClientError):
-            s3.create_bucket(Bucket="wfr-tes")
+        s3 = objstore.make_bucket("wfr-tes")
 
         def unfinished(run: str) -> list[str]:
             q = f"tag_key={LABEL_RUN}&tag_value={label_value(run)}&view=MINIMAL"

@@ -119,12 +119,7 @@ def bed(kubernetes: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed
     config.load_kube_config(config_file=kubernetes, client_configuration=cfg)
     api = client.ApiClient(cfg)
     label = f"t{uuid.uuid4().hex[:12]}"
-    s3 = objstore.s3()
-    try:
-        s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.ClientError as e:
-        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    s3 = objstore.make_bucket(BUCKET)
     b = Bed(
         tmp=tmp_path,
         stores=objstore,

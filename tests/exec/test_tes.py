@@ -120,7 +120,7 @@ def executor(bed: Bed, **kw: Any):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def bed(funnel: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed]:
     tag = uuid.uuid4().hex[:10]
-    make_bucket(objstore, BUCKET)
+    objstore.make_bucket(BUCKET)
     files = Path("/var/tmp") / f"wfr-tes-test-{tag}"
     b = Bed(funnel, objstore, tmp_path, f"test-{tag}", f"tes-{tag}", files)
     try:
@@ -131,15 +131,6 @@ def bed(funnel: str, objstore: ObjectStores, tmp_path: Path) -> Iterator[Bed]:
         for key in b.objects():
             s3.delete_object(Bucket=BUCKET, Key=f"{b.prefix}/{key}")
         shutil.rmtree(files, ignore_errors=True)
-
-
-def make_bucket(objstore: ObjectStores, bucket: str) -> None:
-    s3 = objstore.s3()
-    try:
-        s3.create_bucket(Bucket=bucket)
-    except s3.exceptions.ClientError as e:
-        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
 
 
 def task(tmp: Path, body: str, version: str = "1.0") -> Path:
