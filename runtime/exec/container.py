@@ -112,29 +112,32 @@ class ContainerExecutor(Executor):
     def passes(self) -> list[Pass]:
         return [choose_image, bind_entrypoint, require_shell]
 
+    _ids: ClassVar[dict[tuple[str, str], str]] = {}
+
     def inspect(self, image: str) -> ImageFacts:
-        """Whether the engine has ``image``, and its ENTRYPOINT (cached)."""
+        """Whether the engine has ``image``, and its ENTRYPOINT (cached; its ID too, for
+        ``image_id``)."""
         key = (self.binary, image)
         if key not in self._images:
             probe = subprocess.run(
-                [self.binary, "image", "inspect", "--format", "{{json .Config.Entrypoint}}", image],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+                [self.binary, "image", "inspect", "--format",
+                 "{{.Id}} {{json .Config.Entrypoint}}", image],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            image_id, _, entrypoint = probe.stdout.strip().partition(" ")
             words: tuple[str, ...] = ()
             if probe.returncode == 0:
                 try:
-                    found = json.loads(probe.stdout.strip() or "null")
+                    found = json.loads(entrypoint or "null")
                 except ValueError:
                     found = None
                 if isinstance(found, list) and all(isinstance(w, str) for w in found):
                     words = tuple(found)
                 elif isinstance(found, str) and found:
                     words = (found,)
-            self._images[key] = ImageFacts(
-                image=image, present=probe.returncode == 0, entrypoint=words
-            )
+            present = probe.returncode == 0
+            self._ids[key] = image_id if present and image_id.isalnum() else ""
+            self._images[key] = ImageFacts(image=image, present=present, entrypoint=words)
         return self._images[key]
 
     _shells: ClassVar[dict[tuple[str, str], bool]] = {}
@@ -167,13 +170,10 @@ class ContainerExecutor(Executor):
         return self._shells[key]
 
     def image_id(self, image: str) -> str:
-        """The engine's ID of ``image`` (its content's digest), or "" if it has no such image."""
-        p = subprocess.run(
-            [self.binary, "image", "inspect", "--format", "{{.Id}}", image],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        found = p.stdout.strip()
-        return found if p.returncode == 0 and found.isalnum() else ""
+        """The engine's ID of ``image`` (its content's digest), or "" if it has no such image
+        (from the same ``image inspect`` as the image's facts)."""
+        self.inspect(image)
+        return self._ids[(self.binary, image)]
 
     # -- running --------------------------------------------------------------------------
 

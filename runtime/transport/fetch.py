@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.compiler.plan import TaskPlan
@@ -38,9 +38,7 @@ def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
             get(rel, os.path.join(host_root, rel), None, None, no_check)
         return False
     with open(manifest, "rb") as f:
-        wrong = manifest_error(f)
-        f.seek(0)
-        data = json.loads(f.read().decode("utf-8")) if wrong is None else None
+        data, wrong = parse_manifest(f.read())
     if data is None:
         raise TaskFailed(f"{manifest}: {wrong}")
     seen = set()
@@ -64,20 +62,25 @@ def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
 
 
 def manifest_error(f: IO[bytes]) -> str | None:
-    """Why the manifest just read into ``f`` cannot be used (None: it can): not whole JSON, or
-    no well-formed list of files (a body cut short or spoiled on the way)."""
+    """Why the manifest just read into ``f`` cannot be used (None: it can)."""
     f.seek(0)
+    return parse_manifest(f.read())[1]
+
+
+def parse_manifest(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """The manifest ``raw`` holds, or why it cannot be used: not whole JSON, or no well-formed
+    list of files (a body cut short or spoiled on the way)."""
     try:
-        data = json.loads(f.read().decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except ValueError as e:  # UnicodeDecodeError too
-        return f"the manifest in the store is not whole JSON ({e})"
+        return None, f"the manifest in the store is not whole JSON ({e})"
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, list) or not all(
         isinstance(e, dict) and isinstance(e.get("path"), str) and e.get("type") in TYPES
         for e in files
     ):
-        return "the manifest in the store has no well-formed list of files"
-    return None
+        return None, "the manifest in the store has no well-formed list of files"
+    return data, None
 
 
 def no_check(_f: IO[bytes]) -> str | None:
