@@ -9,7 +9,6 @@ uploaded. Every injected fault and outcome is tallied and printed at the end (py
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import shutil
 import uuid
@@ -37,11 +36,7 @@ PREFIX = f"tests-{uuid.uuid4().hex[:8]}"
 
 @pytest.fixture(scope="module")
 def proxies(objstore: ObjectStores) -> Iterator[dict[str, FaultProxy]]:
-    s3 = objstore.s3()
-    with contextlib.suppress(
-        s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
-    ):
-        s3.create_bucket(Bucket=BUCKET)
+    s3 = objstore.make_bucket(BUCKET)
     ps = {"put": FaultProxy(8089, stall_s=STALL * 3).start(), "post": FaultProxy(8333).start()}
     ps["post"].stall_s = STALL * 3
     yield ps
