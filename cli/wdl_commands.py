@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from WDL.runtime import config as wdl_config
 
     from wfrewrite.compiler import wdl
-    from wfrewrite.runtime.engines.miniwdl import cache_plugin_lookups
+    from wfrewrite.runtime.engines.miniwdl import cache_plugin_lookups, prepare_ahead
 
     options = run_options(args)  # before anything runs: options that do not fit together
     doc = wdl.load(args.source)
@@ -70,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("wfrewrite.miniwdl"), [args.cfg] if args.cfg else None
     )
     cfg.override(overrides)
+    prepare_ahead(cfg)
     cache_plugin_lookups()
     try:
         if isinstance(tgt, Tree.Task):

@@ -125,9 +125,35 @@ class StablePathMapper(PathMapper):
 
 def make_tool(toolpath_object: CommentedMap, loadingContext: LoadingContext) -> Process:
     """cwltool's tool factory, with wfrewrite's CommandLineTool (``construct_tool_object``)."""
+    reuse_loaded_schema()
     if toolpath_object.get("class") == "CommandLineTool":
         return WfCommandLineTool(toolpath_object, loadingContext)
     return default_make_tool(toolpath_object, loadingContext)
+
+
+SCHEMA_RECORDS = {
+    "SCHEMA_FILE": "https://w3id.org/cwl/cwl#File",
+    "SCHEMA_DIR": "https://w3id.org/cwl/cwl#Directory",
+    "SCHEMA_ANY": "https://w3id.org/cwl/salad#Any",
+}
+
+
+def reuse_loaded_schema() -> None:
+    """The first Process cwltool builds loads the whole CWL v1.0 schema (~0.4 s) for three of
+    its records (File, Directory, Any: ``cwltool.process.SCHEMA_FILE``...), whatever the
+    document's version. The document's own schema, loaded by then to validate it, has the same
+    three records (the same avro schema, their docs aside: tests/cwl/test_schema_reuse.py), so
+    they are taken from it. Where nothing is loaded yet, cwltool does as it does."""
+    import cwltool.process as proc
+
+    if any(getattr(proc, g, None) is not None for g in SCHEMA_RECORDS):
+        return
+    for schema in list(proc.SCHEMA_CACHE.values()):
+        idx = schema[3].idx
+        if all(r in idx for r in SCHEMA_RECORDS.values()):
+            for g, r in SCHEMA_RECORDS.items():
+                setattr(proc, g, idx[r])
+            return
 
 
 class WfCommandLineTool(CommandLineTool):

@@ -35,7 +35,7 @@ from typing import Any
 
 from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
-from WDL.runtime.error import OutputError
+from WDL.runtime.error import OutputError, Terminated
 
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
@@ -43,6 +43,8 @@ from wfrewrite.compiler.wdl.load import SUPPORTED_MINIWDL
 
 from .. import exec as executors
 from ..exec import host_limits
+from ..exec.slots import Slots
+from ..exec.slots import Terminated as SlotTerminated
 from ..options import Options, from_config
 from ..transport.remote import RemoteInputs, is_uri
 
@@ -50,6 +52,19 @@ _executor_cache: dict[Options, executors.Executor] = {}
 # run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
 _pending: dict[str, tuple[Any, Any]] = {}
 _pending_lock = threading.Lock()
+# the tasks' slots when `wfrewrite run` prepares tasks ahead of them (prepare_ahead)
+_slots: Slots | None = None
+
+
+def prepare_ahead(cfg: Any) -> int:
+    """Let miniwdl's task pool set up as many tasks again as may run (``[scheduler]
+    task_concurrency``, or the cpus, as miniwdl counts them), while only that many run at a
+    time (exec/slots.py); the number that run."""
+    global _slots
+    n = cfg["scheduler"].get_int("task_concurrency") or os.cpu_count() or 1
+    _slots = Slots(n)
+    cfg.override({"scheduler": {"task_concurrency": 2 * n}})
+    return n
 
 
 def options_of(cfg: Any) -> Options:
@@ -136,10 +151,17 @@ class WfrewriteContainer(PlanningContainer):
             logger.info(
                 "wfrewrite: %s executor, image %s", self.executor.name, job.plan.image or "(host)"
             )
+            gate = None
+            if _slots is not None:
+                gate = _slots.gate(
+                    terminating, lambda: logger.info("wfrewrite: waiting for a slot")
+                )
             with self.task_running_context():
-                result = self.executor.run(job, terminating=terminating)
+                result = self.executor.run(job, terminating=terminating, gate=gate)
         except WfError as exn:
             raise TaskError(render(exn)) from None
+        except SlotTerminated:
+            raise Terminated() from None
         m = result.manifest
         assert m is not None
         if m.status in ("succeeded", "command_failed", "command_tempfail"):
@@ -238,8 +260,9 @@ def _fill_remote_outputs(transport: RemoteInputs, outputs: Any) -> None:
 
 def cache_plugin_lookups() -> None:
     """miniwdl looks its plugins up in the installed packages' entry points for every task
-    (~7 ms each with Toil's dependencies installed); within one `wfrewrite run` the answer never
-    changes, so keep it. Only for the miniwdl versions this release supports."""
+    (~7 ms each with Toil's dependencies installed, more when the task threads do it at once);
+    within one `wfrewrite run` the answer never changes, so keep it, found once per group. Only
+    for the miniwdl versions this release supports."""
     if not importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
         return
     from WDL.runtime import config as cfg_module
@@ -248,11 +271,13 @@ def cache_plugin_lookups() -> None:
     if getattr(original, "_wfrewrite_cached", False):
         return
     cache: dict[tuple[str, str, str], list[Any]] = {}
+    lock = threading.Lock()
 
     def load_all_plugins(cfg: Any, group: str) -> Any:
         key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
-        if key not in cache:
-            cache[key] = list(original(cfg, group))
+        with lock:
+            if key not in cache:
+                cache[key] = list(original(cfg, group))
         return iter(cache[key])
 
     load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]

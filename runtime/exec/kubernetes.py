@@ -64,7 +64,7 @@ from ..job import (
 )
 from ..options import Options
 from ..transport import Transport
-from .base import Executor, Terminating, reaper, said, tail_lines
+from .base import Executor, Gate, Terminating, reaper, said, tail_lines
 from .container import DockerExecutor, PodmanExecutor, open_up
 from .kubernetes_cluster import (
     PodWatch,
@@ -230,9 +230,10 @@ class KubernetesExecutor(Executor):
         verdict, _ = self.attempts(job, terminating)
         return (verdict.code if verdict.code is not None else -1), self.log_path(job)
 
-    def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
+    def run(self, job: Job, *, terminating: Terminating = None, gate: Gate = None) -> RunResult:
         self.write(job)
-        verdict, last = self.attempts(job, terminating)
+        with gate or contextlib.nullcontext():
+            verdict, last = self.attempts(job, terminating)
         return self.result(last, verdict)
 
     def log_path(self, job: Job) -> str:

@@ -18,6 +18,7 @@ task's directory must be on a filesystem the nodes share (here: one node).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -33,7 +34,7 @@ from wfrewrite.compiler.plan import Facts, Pass, TaskPlan
 from ..job import LABEL_DRIVER, LABEL_RUN, Job, RunResult, driver_alive
 from ..options import Options
 from ..transport import Transport
-from .base import Executor, NoManifest, Terminating, reaper, wait_for
+from .base import Executor, Gate, NoManifest, Terminating, reaper, wait_for
 from .container import DockerExecutor, PodmanExecutor
 from .local import LocalExecutor
 
@@ -100,7 +101,7 @@ class SlurmExecutor(Executor):
             argv += ["-t", str(max(1, math.ceil(r.time_limit / 60)))]
         return [*argv, job_file]
 
-    def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
+    def run(self, job: Job, *, terminating: Terminating = None, gate: Gate = None) -> RunResult:
         self.inner.write(job)
         job_file = os.path.join(job.meta, "slurm-job.sh")
         with open(job_file, "w", encoding="utf-8") as f:
@@ -108,6 +109,33 @@ class SlurmExecutor(Executor):
             f.write("exec " + " ".join(q(a) for a in self.inner.launch_argv(job)) + "\n")
         argv = self.sbatch_argv(job, job_file)
         log.debug("%s", " ".join(argv))
+        with gate or contextlib.nullcontext():
+            code, job_id, err = self.submit(job, argv, terminating)
+        jid = job_id[0] if job_id else "?"
+        log.info("slurm job %s exited %s", jid, code)
+        log_path = os.path.join(job.meta, "slurm.log")
+        if not job_id:
+            raise TaskFailed(
+                f"sbatch refused the job for task {job.plan.name}: {err.strip() or f'exit {code}'}"
+            )
+        try:
+            result = self.finish(job, code, log_path)
+        except NoManifest as exn:  # (an output refused is not the job's doing: as it is)
+            state = job_state(jid)
+            raise TaskFailed(
+                f"Slurm job {jid} ({state}) ended before the script finished: {exn.message}"
+            ) from None
+        if result.manifest is not None and result.manifest.status == "terminated":
+            raise TaskFailed(
+                f"Slurm job {jid} ({job_state(jid)}) stopped the script: {result.manifest.message}"
+            )
+        return result
+
+    def submit(
+        self, job: Job, argv: list[str], terminating: Terminating
+    ) -> tuple[int, list[str], str]:
+        """Run ``sbatch --wait``: its exit code, the job's id (as a list: empty if refused),
+        what sbatch said."""
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -135,26 +163,7 @@ class SlurmExecutor(Executor):
         with reaper(self.reaper_argv(job)):  # a killed driver's job is cancelled all the same
             code = wait_for(proc, terminating, cancel)
         reader.join(timeout=10)
-        err = proc.stderr.read() if proc.stderr else ""
-        jid = job_id[0] if job_id else "?"
-        log.info("slurm job %s exited %s", jid, code)
-        log_path = os.path.join(job.meta, "slurm.log")
-        if not job_id:
-            raise TaskFailed(
-                f"sbatch refused the job for task {job.plan.name}: {err.strip() or f'exit {code}'}"
-            )
-        try:
-            result = self.finish(job, code, log_path)
-        except NoManifest as exn:  # (an output refused is not the job's doing: as it is)
-            state = job_state(jid)
-            raise TaskFailed(
-                f"Slurm job {jid} ({state}) ended before the script finished: {exn.message}"
-            ) from None
-        if result.manifest is not None and result.manifest.status == "terminated":
-            raise TaskFailed(
-                f"Slurm job {jid} ({job_state(jid)}) stopped the script: {result.manifest.message}"
-            )
-        return result
+        return code, job_id, proc.stderr.read() if proc.stderr else ""
 
     def limits(self) -> dict[str, int] | None:
         """The largest node's cpus and memory (a task no node can hold fails before sbatch)."""

@@ -41,6 +41,7 @@ leave the store). ``limits()`` is None: the server's capacity is not known here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -67,7 +68,7 @@ from ..job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, Job, RunResult, driver_ali
 from ..manifest import STATUS_BY_EXIT, Manifest, read_manifest
 from ..options import Options
 from ..transport import PlatformTransport, Transport
-from .base import Executor, Terminating, reaper, said
+from .base import Executor, Gate, Terminating, reaper, said
 
 log = logging.getLogger("wfrewrite.executor.tes")
 
@@ -218,11 +219,11 @@ class TesExecutor(Executor):
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, job: Job, *, terminating: Terminating = None) -> RunResult:
+    def run(self, job: Job, *, terminating: Terminating = None, gate: Gate = None) -> RunResult:
         self.write(job)
         # the reaper watches from before the POST: a driver killed during it leaves a task
         # that `cleanup --job` finds by its tag
-        with reaper(self.reaper_argv(job)):
+        with reaper(self.reaper_argv(job)), gate or contextlib.nullcontext():
             try:
                 task_id = self.submit(job, self.task_of(job))
             except BaseException as exn:
