@@ -6,6 +6,7 @@ which turns a missing podman into a failure so that CI can never go green by ski
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -290,13 +291,17 @@ def kubernetes(objstore: ObjectStores) -> str:
     return KUBECONFIG
 
 
+@functools.cache
 def slurm_up() -> bool:
     """The test bed's Slurm cluster answers (sbatch alone is not enough: its controller may be
-    down)."""
-    return bool(
-        shutil.which("sbatch")
-        and subprocess.run(["sinfo", "-h"], capture_output=True, check=False).returncode == 0
-    )
+    down, and then sinfo retries for minutes: asked once a session, for 20 s at most)."""
+    if not shutil.which("sbatch"):
+        return False
+    try:
+        p = subprocess.run(["sinfo", "-h"], capture_output=True, check=False, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False
+    return p.returncode == 0
 
 
 def need_slurm() -> None:
