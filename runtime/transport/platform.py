@@ -357,8 +357,8 @@ class PlatformTransport(RemoteInputs, Transport):
         store = self.store
         try:
             if not fetch_listed(
-                lambda rel, dest, size, sha1, _verify: store.fetch_file(
-                    prefix + rel, dest, size, sha1
+                lambda rel, dest, size, sha1, verify: store.fetch_file(
+                    prefix + rel, dest, size, sha1, verify
                 ),
                 plan,
                 host_root,
