@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from campaign import Campaign, Stores
+from campaign import TES_URL, Campaign, Stores, tes_up
 from conftest import CAMPAIGN_FAULTS, CAMPAIGN_REPORTS, CAMPAIGN_SEED, ObjectStores, slurm_up
 
 
@@ -30,9 +30,12 @@ def test_fault_campaign(objstore: ObjectStores, request: pytest.FixtureRequest) 
     runs = [int(x) for x in opt("--fault-runs").split(",") if x.strip()] or None
     lanes = set(opt("--fault-lanes").split(","))
     require = os.environ.get("WFREWRITE_REQUIRE_PODMAN") == "1"
+    tes = tes_up()
     for lane, there, what in (
         ("podman", bool(shutil.which("podman")), "podman"),
         ("slurm", slurm_up(), "a Slurm cluster"),
+        ("tes", tes, f"a TES server at {TES_URL} (../shared/testbed/funnel.sh start)"),
+        ("tes-platform", tes, f"a TES server at {TES_URL} (../shared/testbed/funnel.sh start)"),
     ):
         if lane in lanes and not there:
             if require:
@@ -53,5 +56,8 @@ def test_fault_campaign(objstore: ObjectStores, request: pytest.FixtureRequest) 
     if report.failures:
         pytest.fail(f"files kept in {base}\n\n" + "\n\n".join(report.failures), pytrace=False)
     shutil.rmtree(base, ignore_errors=True)
+    skipped = sorted({r.outcome for r in report.results if r.skipped})
+    if require and skipped:  # a lane's server that went away during the campaign
+        pytest.fail(f"runs were skipped: {'; '.join(skipped)}", pytrace=False)
     if runs is None:
         assert report.faults >= faults
