@@ -8,7 +8,10 @@ Every run either succeeds with every output byte-identical (in the store and as 
 fetched it) or fails with the status and message its faults call for; never a truncated input
 reaching the command, never a manifest listing an object that is not all there, never a driver
 accepting an object whose size or sha1 differs. The table of faults per kind and place and of
-outcomes is printed at the end of the session."""
+outcomes is printed at the end of the session. A lane whose platform is not there (podman, a
+Slurm cluster, the test bed's Funnel for the tes lanes) is left out, and so are the TES runs
+after Funnel stops answering during the campaign; where WFREWRITE_REQUIRE_PODMAN=1 either fails
+the test."""
 
 from __future__ import annotations
 
