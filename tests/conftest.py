@@ -340,7 +340,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     g.addoption("--fault-workers", type=int, default=3, help="runs at a time")
     g.addoption(
-        "--fault-lanes", default="script,local,podman,slurm", help="lanes (comma-separated)"
+        "--fault-lanes",
+        default="script,local,podman,slurm,tes,tes-platform",
+        help="lanes (comma-separated)",
     )
 
 

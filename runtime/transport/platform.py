@@ -280,7 +280,10 @@ class PlatformTransport(RemoteInputs, Transport):
         key = f"in/{sha1}"
 
         def put() -> None:
-            self.store.put_file(key, path, sha1)
+            try:
+                self.store.put_file(key, path, sha1)
+            except WfError as e:  # the key is a sha1: say which input it is
+                raise WfError(f"input {path}: {e.message}") from None
             log.info("input %s: put in the store at %s", path, key)
 
         self._once(key, lambda: _has(self.store.head(key), size, sha1), put)
@@ -354,8 +357,8 @@ class PlatformTransport(RemoteInputs, Transport):
         store = self.store
         try:
             if not fetch_listed(
-                lambda rel, dest, size, sha1, _verify: store.fetch_file(
-                    prefix + rel, dest, size, sha1
+                lambda rel, dest, size, sha1, verify: store.fetch_file(
+                    prefix + rel, dest, size, sha1, verify
                 ),
                 plan,
                 host_root,

@@ -123,10 +123,12 @@ class Store:
         """What is at ``key`` (None: nothing)."""
         raise NotImplementedError
 
-    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
-        """Put the object ``key`` at the local path ``dest`` once its size and sha1 match
-        (False: no such object)."""
-        return get_checked(lambda _rel, f: self.get(key, f), key, dest, size, sha1)
+    def fetch_file(
+        self, key: str, dest: str, size: int | None, sha1: str | None, verify: Verify | None = None
+    ) -> bool:
+        """Put the object ``key`` at the local path ``dest`` once its size and sha1 match and
+        ``verify`` finds nothing wrong (False: no such object)."""
+        return get_checked(lambda _rel, f: self.get(key, f), key, dest, size, sha1, verify)
 
     def delete_prefix(self, prefix: str) -> int:
         """Remove every object under ``prefix``; how many there were."""
@@ -407,7 +409,9 @@ class FileStore(Store):
         except OSError:
             return None
 
-    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
+    def fetch_file(
+        self, key: str, dest: str, size: int | None, sha1: str | None, verify: Verify | None = None
+    ) -> bool:
         """Checked where it is, then moved (renamed: the bytes are not copied again)."""
         src = self.path(key)
         try:
@@ -421,7 +425,7 @@ class FileStore(Store):
         try:
             put_in_place(src, dest)
         except OSError:  # another filesystem
-            return super().fetch_file(key, dest, size, sha1)
+            return super().fetch_file(key, dest, size, sha1, verify)
         return True
 
     def delete_prefix(self, prefix: str) -> int:
@@ -492,8 +496,10 @@ class Prefixed(Store):
     def head(self, key: str) -> Head | None:
         return self.inner.head(self.prefix + key)
 
-    def fetch_file(self, key: str, dest: str, size: int | None, sha1: str | None) -> bool:
-        return self.inner.fetch_file(self.prefix + key, dest, size, sha1)
+    def fetch_file(
+        self, key: str, dest: str, size: int | None, sha1: str | None, verify: Verify | None = None
+    ) -> bool:
+        return self.inner.fetch_file(self.prefix + key, dest, size, sha1, verify)
 
     def delete_prefix(self, prefix: str) -> int:
         return self.inner.delete_prefix(self.prefix + prefix)

@@ -2,11 +2,36 @@
 over the script's downloads and uploads, the manifest, and the driver's own transfers (uploading
 the inputs, fetching the manifest and the outputs), with every HTTP client the script can use,
 both store kinds (a PUT prefix on nginx, S3 POST on SeaweedFS) and every executor that moves
-bytes (the script alone, ``local``, ``podman``, ``slurm``).
+bytes (the script alone, ``local``, ``podman``, ``slurm``, ``tes``), and the driver's transfers
+beside the tes executor's ``platform`` transport (``tes-platform``).
 
     report = Campaign(seed=7, faults=1000, stores=..., base=Path("/tmp/c")).run()
-    print(report.text)            # faults per kind and per place, outcomes, violations
+    print(report.text)            # faults per kind, place and lane, outcomes, violations
     report.failures               # one paragraph per run that went wrong, with its replay
+    scenario(7, 23).describe()    # "run 23 (seed 7): tes lane, put store, image
+    #   docker.io/library/busybox:latest, ..., mode below, 8 faults planned": its run submits
+    # POST http://127.0.0.1:8000/ga4gh/tes/v1/tasks {"executors": [{"image": "docker.io/library/
+    #   busybox:latest", "command": ["/bin/sh", "-c", SCRIPT, "wfrewrite", "all"]}], ...}, and
+    #   in Funnel's container SCRIPT GETs http://127.0.0.1:<proxy>/wfr-faults/fc7r23-<hex>/in/
+    #   0/empty ..., through the proxy, with BusyBox's wget
+
+The lanes (``LANE_CYCLE``, one per run index): ``script`` runs the compiled script under a
+shell of the host with one client set on its PATH; ``local``, ``podman`` and ``slurm`` run it
+with that executor; ``tes`` submits it to the test bed's Funnel (``TES_URL``) with
+``--transport url``. Funnel runs its tasks with podman, which puts containers in the host's
+network namespace unless told otherwise (``netns = "host"``, shared/testbed/podman-setup.sh),
+and its run template names no network: so the script in Funnel's container reaches the proxy on
+127.0.0.1 as the podman lane's does, with the image's client. A TES run's exit code is its
+manifest's; the script's own, and its stderr, are read from the server's log of the task.
+``tes-platform`` gives the tes executor its ``platform`` transport with an ``s3://`` prefix
+of the run's own on SeaweedFS (inputs by content under it, ``in/<sha1>``): the driver's uploads
+of the inputs and its fetches of the outbox Funnel uploaded (the manifest, then what it lists)
+pass the proxy, *Funnel's own S3 transfers go straight to SeaweedFS*, so the lane's runs are
+``below`` or ``exhaust`` on those two places only, and in the store the outbox must be gone
+once the driver has fetched it (or failed to). A TES lane is skipped where no server answers,
+and from the moment one stops answering during a run (Funnel 0.12.2 dies now and then of a
+data race in its S3 download's debug logging: its log says ``fatal error: concurrent map
+iteration and map write``), those runs counted as skipped, not as wfrewrite's failures.
 
 Each run is drawn from ``(seed, index)`` alone (``scenario``): a lane, a store, a client (or an
 image), a shell, a retry budget, transfers at a time, and a *mode*:
@@ -102,6 +127,11 @@ OUTPUTS: dict[str, bytes] = {
 LOGS = {"stdout.txt": b"done\n", "stderr.txt": b"made\n"}
 MANIFEST = "wfrewrite/manifest.json"
 IN_KEYS = [f"{n}/{name}" for n, name in enumerate(INPUTS)]  # under the run's in/
+# the platform transport keeps each input by content, in/<sha1> under the run's prefix
+PLATFORM_IN_KEYS = [hashlib.sha1(d).hexdigest() for d in INPUTS.values()]
+IN_NAME = {  # key -> the input's name
+    k: name for keys in (IN_KEYS, PLATFORM_IN_KEYS) for k, name in zip(keys, INPUTS, strict=True)
+}
 UP_KEYS = [*OUTPUTS, *LOGS]  # under the run's out/, before the manifest
 
 # -- faults, by where they can happen -----------------------------------------------------------
@@ -157,8 +187,18 @@ PODMAN_IMAGES = {  # image -> the client the script finds there
     "docker.io/library/python:3-slim": "python",
 }
 # One lane per run index, in this cycle: mostly the script alone (every client, every shell),
-# then the executors.
-LANE_CYCLE = ["script"] * 7 + ["podman"] + ["script"] * 6 + ["local"] + ["script"] * 4 + ["slurm"]
+# then the executors. (A lane put in place of a script run changes no other run of a seed.)
+LANE_CYCLE = (
+    ["script"] * 3 + ["tes"] + ["script"] * 3 + ["podman"] + ["script"] * 3 + ["tes-platform"]
+    + ["script"] * 2 + ["local"] + ["script"] * 4 + ["slurm"]
+)  # fmt: skip
+LANES = ("script", "local", "podman", "slurm", "tes", "tes-platform")
+TES_LANES = ("tes", "tes-platform")
+# the test bed's Funnel; its tasks run in podman on the host's network, so they reach the proxy
+TES_URL = "http://127.0.0.1:8000"
+# where the platform lane's faults can be: the driver's transfers (Funnel's go straight to
+# SeaweedFS)
+DRIVER_OPS = ("dput", "dget")
 MODES = {"below": 0.5, "exhaust": 0.27, "fatal": 0.08, "corrupt": 0.08, "expire": 0.07}
 STALL = 2  # the script's stall timeout (seconds)
 # WFREWRITE_FAULT_TRACE=1: the script lane's shells run with -x (its trace in runNNNNN/script.stderr)
@@ -182,9 +222,10 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str:
 class Scenario:
     seed: int
     index: int
-    lane: str  # script | local | podman | slurm
+    lane: str  # script | local | podman | slurm | tes | tes-platform
     store: str  # put (nginx) | post (SeaweedFS)
-    client: str  # the client set (script lane), the image's client, or "curl" (the host's)
+    client: str  # the client set (script lane), the image's client, "curl" (the host's), or
+    # "funnel" (tes-platform: Funnel moves the task's bytes)
     image: str | None
     shell: str
     retries: int
@@ -223,14 +264,17 @@ def scenario(seed: int, index: int) -> Scenario:
     """Run ``index`` of the campaign ``seed`` (a function of the two alone)."""
     rng = random.Random(f"wfrewrite-faults:{seed}:{index}")
     lane = LANE_CYCLE[index % len(LANE_CYCLE)]
+    platform = lane == "tes-platform"
     store = rng.choice(["put", "post"])
+    if platform:
+        store = "post"  # the platform transport's store is S3
     image = None
     if lane == "script":
         client = rng.choice(SCRIPT_CLIENTS)
         shell = "busybox" if client == "busybox" else rng.choice(SHELLS)
-    elif lane == "podman":
+    elif lane in ("podman", "tes", "tes-platform"):
         image = rng.choice(sorted(PODMAN_IMAGES))
-        client, shell = PODMAN_IMAGES[image], "image"
+        client, shell = ("funnel" if platform else PODMAN_IMAGES[image]), "image"
     else:
         client, shell = "curl", "host"
     retries = rng.choice([2, 3, 3, 4])
@@ -238,9 +282,12 @@ def scenario(seed: int, index: int) -> Scenario:
     mode = _pick(rng, MODES)
     if mode == "expire" and (store != "post" or lane != "script"):
         mode = "fatal"
+    if platform and mode != "below":  # no transfer of the script's: its places cannot be
+        mode = "exhaust"
     sc = Scenario(seed, index, lane, store, client, image, shell, retries, parallel, mode, None)
-    sizes = {("get", k): len(INPUTS[k.split("/", 1)[1]]) for k in IN_KEYS}
-    sizes.update({("dput", k): len(INPUTS[k.split("/", 1)[1]]) for k in IN_KEYS})
+    dput_keys = PLATFORM_IN_KEYS if platform else IN_KEYS
+    sizes = {("get", k): len(INPUTS[IN_NAME[k]]) for k in IN_KEYS}
+    sizes.update({("dput", k): len(INPUTS[IN_NAME[k]]) for k in dput_keys})
     for k, data in {**OUTPUTS, **LOGS}.items():
         sizes[("up", k)] = sizes[("dget", k)] = len(data)
     sizes[("up", MANIFEST)] = sizes[("dget", MANIFEST)] = 1
@@ -266,7 +313,7 @@ def scenario(seed: int, index: int) -> Scenario:
     # happen whatever the target's failure stops (so that planned faults are injected faults)
     up_keys = [("up", k) for k in UP_KEYS]
     everything = (
-        [("dput", k) for k in IN_KEYS]
+        [("dput", k) for k in dput_keys]
         + [("get", k) for k in IN_KEYS]
         + up_keys
         + [("up", MANIFEST), ("dget", MANIFEST)]
@@ -288,6 +335,8 @@ def scenario(seed: int, index: int) -> Scenario:
             places = {"get": 3, "up": 3, "manifest": 1.5}
             if mode == "exhaust":
                 places.update(dput=1.2, dget=1.3)
+            if platform:
+                places = {"dput": 1.2, "dget": 1.3}
             place = _pick(rng, places)
             if place == "get":
                 sc.target = ("get", rng.choice(IN_KEYS))
@@ -296,12 +345,12 @@ def scenario(seed: int, index: int) -> Scenario:
             elif place == "manifest":
                 sc.target = ("up", MANIFEST)
             elif place == "dput":
-                sc.target = ("dput", rng.choice(IN_KEYS))
+                sc.target = ("dput", rng.choice(dput_keys))
             else:
                 sc.target = ("dget", rng.choice([k for k in OUTPUTS]))
         op, rel = sc.target
         if op == "dput":
-            background = [("dput", k) for k in IN_KEYS[: IN_KEYS.index(rel)]]
+            background = [("dput", k) for k in dput_keys[: dput_keys.index(rel)]]
         elif op == "get":
             background = [("dput", k) for k in IN_KEYS] + [("up", k) for k in LOGS]
             background += [("up", MANIFEST), ("dget", MANIFEST)]
@@ -314,7 +363,7 @@ def scenario(seed: int, index: int) -> Scenario:
             if mode != "corrupt":
                 background.append(("dget", MANIFEST))  # there when an answer was lost
         else:  # dget of an output
-            background = [("dput", k) for k in IN_KEYS] + [("get", k) for k in IN_KEYS]
+            background = [("dput", k) for k in dput_keys] + [("get", k) for k in IN_KEYS]
             background += [*up_keys, ("up", MANIFEST), ("dget", MANIFEST)]
         background = [b for b in background if b != sc.target]
         # the target's faults
@@ -337,6 +386,8 @@ def scenario(seed: int, index: int) -> Scenario:
         else:  # fatal: j failures first, then a 403 that ends it
             j = rng.randint(0, retries - 1)
             sc.faults[sc.target] = [_pick(rng, sure(op, rel)) for _ in range(j)] + ["expired"]
+    if platform:
+        background = [b for b in background if b[0] in DRIVER_OPS]
     density = rng.uniform(0.08, 0.4)
     for key in background:
         if rng.random() >= density:
@@ -378,7 +429,7 @@ def predict(sc: Scenario) -> Expect:
         return Expect()
     op, rel = sc.target
     faults = sc.faults[sc.target]
-    name = rel.split("/", 1)[1] if op in ("get", "dput") else rel
+    name = IN_NAME[rel] if op in ("get", "dput") else rel
     if sc.mode == "expire":  # the target, or (on a slow day) an earlier transfer, expires
         return Expect(exit=-1, status="?", fetch="any", says=["the presigned URLs expired"])
     if sc.mode == "corrupt":
@@ -477,7 +528,7 @@ class Campaign:
     ) -> None:
         self.seed, self.requested, self.stores, self.base = seed, faults, stores, base
         self.only, self.workers = runs, workers
-        self.lanes = lanes if lanes is not None else {"script", "local", "podman", "slurm"}
+        self.lanes = lanes if lanes is not None else set(LANES)
         if not self.lanes & set(LANE_CYCLE):
             raise ValueError(
                 f"no such lanes: {sorted(self.lanes)} (choose from {sorted(set(LANE_CYCLE))})"
@@ -561,6 +612,12 @@ class Campaign:
             res.outcome = res.outcome or "crashed"
         finally:
             proxy.unregister(sc.name)
+        if res.problems and sc.lane in TES_LANES and not tes_up():
+            # the server went away under the run (Funnel 0.12.2 dies now and then of a data race
+            # in its own S3 download's logging): the lane is skipped, as where none answers
+            res.log += "\n".join(["", "before the TES server went away:", *res.problems])
+            res.problems = []
+            res.skipped = res.outcome = f"skipped: the TES server stopped answering{_funnel_died()}"
         res.hits = list(sched.hits)
         planned_left = [
             (op, rel, len(v), sched.attempts[(op, rel)])
@@ -670,14 +727,24 @@ class Campaign:
         from wfrewrite.runtime.exec import select
 
         exp = predict(sc)
-        extra: dict[str, object] = {"executor": sc.lane}
+        tes = sc.lane in TES_LANES
+        extra: dict[str, object] = {"executor": "tes" if tes else sc.lane}
+        run_key = ""
         if sc.lane == "slurm":
             extra["slurm_container"] = "none"
+        if tes:
+            extra["tes_url"] = TES_URL
+        if sc.lane == "tes-platform":  # a prefix of the run's own: its inputs by content in it
+            run_key = f"{sc.name}-{uuid.uuid4().hex[:12]}"
+            extra.update(transport="platform", store=f"s3://{self.stores.bucket}/runs/{run_key}")
         if sc.lane == "podman" and not shutil.which("podman"):
             res.skipped = res.outcome = "skipped: no podman"
             return ""
         if sc.lane == "slurm" and not shutil.which("sbatch"):
             res.skipped = res.outcome = "skipped: no sbatch"
+            return ""
+        if tes and not tes_up():
+            res.skipped = res.outcome = f"skipped: no TES server at {TES_URL}"
             return ""
         with self._boto:
             ex = select(self._options(sc, **extra))
@@ -690,31 +757,44 @@ class Campaign:
         except WfError as e:
             res.outcome = "failed cleanly: the driver could not upload an input"
             self._expect_error(res, exp, e, bound=False)
-            return ""
+            return run_key
         if exp.bind_fails:
             res.problems.append("the driver's upload was to fail, and prepare succeeded")
-        assert job.plan.url is not None
-        run_key = _run_key(job.plan)
-        local_root = Path(root) if sc.lane != "podman" else None
+        if sc.lane != "tes-platform":
+            assert job.plan.url is not None
+            run_key = _run_key(job.plan)
+        # where the script ran in the task's directory, what it left there is checked too
+        local_root = Path(root) if sc.lane in ("local", "slurm") else None
         try:
             result = ex.run(job)
         except WfError as e:
             res.log = _read(host / "wfrewrite" / "script.log") + _read(
                 host / "wfrewrite" / "slurm.log"
             )
+            if tes:
+                self._check_tes_task(res, exp, host)
             if local_root is not None:
                 self._check_local(res, exp, local_root)
             self._check_store(sc, res, exp, run_key, local_root)
             if exp.status is None and exp.fetch == "absent":
                 res.outcome = "failed cleanly: no manifest committed"
                 self._says(res, exp, e.message + "\n" + res.log)
-                if "no manifest" not in e.message:
+                # the tes executor says it in its own words: the script ended "before it could
+                # deliver its manifest" (runtime/exec/tes.py, why_failed)
+                if not any(w in e.message for w in ("no manifest", "deliver its manifest")):
                     res.problems.append(f"no manifest, and the error does not say so: {e.message}")
             else:
                 self._expect_error(res, exp, e, bound=True)
+            refused = exp.spoiled or (sc.target[1] if sc.target and sc.target[0] == "dget" else "")
+            if local_root is None and refused and refused != MANIFEST and (host / refused).exists():
+                res.problems.append(f"VIOLATION: {refused}, refused, has its name on the host")
             return run_key
         res.log = _read(Path(result.log_path))
-        if exp.exit is not None and result.exit_code != exp.exit:
+        if tes:
+            # a TES run's exit code is its manifest's; the script's own, and its stderr, are in
+            # the server's log of the task (read whatever the manifest says)
+            self._check_tes_task(res, exp, host)
+        elif exp.exit is not None and result.exit_code != exp.exit:
             res.problems.append(f"exit {result.exit_code}, expected {exp.exit}")
         if local_root is not None:
             self._check_local(res, exp, local_root)
@@ -726,6 +806,24 @@ class Campaign:
         self._check_manifest_msg(res, exp, m.status, m.message, res.log)
         self._check_fetched(res, exp, True, host)
         return run_key
+
+    def _check_tes_task(self, res: Result, exp: Expect, host: Path) -> None:
+        """The TES task as the server tells it (view FULL): the script's exit code, as
+        predicted, and its stderr and stdout tails as the run's log."""
+        task_id = _read(host / "wfrewrite" / "tes-task").strip()
+        if not task_id:
+            res.problems.append("no TES task id in wfrewrite/tes-task")
+            return
+        url = f"{TES_URL}/ga4gh/tes/v1/tasks/{task_id}?view=FULL"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            task = json.load(r)
+        logs = (task.get("logs") or [{}])[-1].get("logs") or [{}]
+        code = int(logs[-1].get("exit_code") or 0)
+        res.log = (logs[-1].get("stderr") or "") + (logs[-1].get("stdout") or "") + res.log
+        if (exp.exit == -1 and code == 0) or exp.exit not in (None, -1, code):
+            res.problems.append(
+                f"the script exited {code} (TES task {task_id}), expected {exp.exit}"
+            )
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -812,7 +910,17 @@ class Campaign:
         self, sc: Scenario, res: Result, exp: Expect, run_key: str, root: Path | None
     ) -> None:
         """The commit point: if the manifest is in the store, every object it lists is all there
-        (read past the proxy) and is what the command wrote."""
+        (read past the proxy) and is what the command wrote. (The platform lane's outbox is
+        Funnel's upload, which the driver removes once it has fetched it, or failed to: it must
+        be gone.)"""
+        if sc.lane == "tes-platform":
+            left = self._s3.list_objects_v2(
+                Bucket=self.stores.bucket, Prefix=f"runs/{run_key}/out/"
+            ).get("Contents", [])
+            if left:
+                keys = [o["Key"] for o in left]
+                res.problems.append(f"the outbox is still in the store once fetched: {keys}")
+            return
         raw = self._store_get(sc, run_key, MANIFEST)
         if raw is None:
             if exp.status not in (None, "?"):
@@ -948,6 +1056,22 @@ class Campaign:
             self._paths[name] = d
 
 
+def tes_up(url: str = TES_URL) -> bool:
+    """The TES server answers (its service-info)."""
+    try:
+        with urllib.request.urlopen(f"{url}/ga4gh/tes/v1/service-info", timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def _funnel_died() -> str:
+    """What the test bed's Funnel said as it died, if its log says (shared/testbed/funnel.sh)."""
+    log = Path(os.environ.get("FUNNEL_STATE", "/tmp/infra-funnel")) / "logs" / "funnel.log"
+    last = [ln for ln in _read(log).splitlines() if ln.startswith(("fatal error:", "panic:"))]
+    return f" (Funnel's log: {last[-1]})" if last else ""
+
+
 def _run_key(plan: TaskPlan) -> str:
     assert plan.url is not None
     where = plan.url.key_prefix or urllib.parse.unquote(plan.url.upload_url)
@@ -1026,12 +1150,20 @@ def _table(rep: Report) -> str:
     lanes: collections.Counter[str] = collections.Counter()
     modes: collections.Counter[str] = collections.Counter()
     per: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    runs: collections.Counter[str] = collections.Counter()
     for r in rep.results:
         lanes[f"{r.sc.lane}/{r.sc.store}/{r.sc.client}"] += 1
         modes[r.sc.mode] += 1
+        runs[r.sc.lane] += 1
         per["lane"][r.sc.lane] += len(r.hits)
         per["store"][r.sc.store] += len(r.hits)
         per["client"][r.sc.client] += len(r.hits)
+    # tes: Funnel runs the script (--transport url); tes-platform: Funnel moves the bytes, the
+    # driver's transfers alone pass the proxy
+    lines.append(
+        "faults by lane (runs): "
+        + ", ".join(f"{k} {v} ({runs[k]})" for k, v in sorted(per.pop("lane").items()))
+    )
     for what, c in per.items():
         lines.append(f"faults by {what}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))
     lines += [
@@ -1081,7 +1213,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faults", type=int, default=1000)
     ap.add_argument("--runs", default="", help="only these run indices (comma-separated)")
     ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--lanes", default="script,local,podman,slurm")
+    ap.add_argument("--lanes", default=",".join(LANES))
     ap.add_argument("--base", default="")
     a = ap.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -11,7 +11,8 @@ every object, by the object's place in the run (``op``: ``get`` the script downl
 ``up`` the script uploads an output or the manifest, ``dput`` the driver uploads an input,
 ``dget`` the driver fetches an output; ``rel``: the key under the run's ``in/`` or ``out/``).
 A request is matched to its run by the run's id in its path (or, for an S3 POST, in the form's
-``key`` field), so that runs may go on at once and a fault depends only on the run, the object
+``key`` field; the platform transport's outbox, ``out/wfr-<run id>-<hex>/``, is looked through:
+its ``rel`` is what follows), so that runs may go on at once and a fault depends only on the run, the object
 and the attempt, never on timing: a campaign replays from its seed.
 
     proxy.register(Schedule("fc7r3", {("get", "0/a.txt"): ["503", "truncate"]}))
@@ -118,6 +119,8 @@ EXPIRED_BODY = (
 # a run's id in a path: the task's name in a campaign is fc<seed>r<index>; the run key adds -<hex>
 RUN_ID = re.compile(r"/(fc\d+r\d+)(?:-[0-9a-f]+)?/(in|out)/([^?]*)")
 FORM_KEY = re.compile(rb'name="key"\r\n\r\n([^\r]*)\r\n')
+# the platform transport's outbox under a run's out/: one job's, named wfr-<task>-<hex>
+OUTBOX = re.compile(r"wfr-fc\d+r\d+-[0-9a-f]+/")
 
 
 @dataclass
@@ -167,6 +170,8 @@ def locate(method: str, path: str, body: bytes) -> tuple[str, str, str] | None:
     if m is None:
         return None
     run, seg, rel = m.groups()
+    if seg == "out" and (box := OUTBOX.match(rel)):
+        rel = rel[box.end() :]
     if seg == "in":
         op = {"PUT": "dput", "GET": "get"}.get(method, "head")
     else:
