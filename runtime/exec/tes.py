@@ -73,6 +73,7 @@ from .base import Executor, Gate, Terminating, reaper, said
 log = logging.getLogger("wfrewrite.executor.tes")
 
 API = "/ga4gh/tes/v1"
+TIMEOUT_GRACE = 30  # seconds past its time limit before a RUNNING task is cancelled
 POLL_FIRST, POLL_MAX = 0.05, 1.0  # seconds between polls: doubled from the first up to the max
 # A script travels inline up to this size (all executors together): a TES task of a megabyte
 # or two poisons Funnel's task listings, and one argv word must stay under 128 KiB. A larger
@@ -232,7 +233,7 @@ class TesExecutor(Executor):
                     self.cancel(job.name)
                 raise
             try:
-                state = self.wait(task_id, terminating)
+                state = self.wait(task_id, terminating, job.plan.resources.time_limit)
             except BaseException:
                 self.cancel_task(task_id)
                 self.discard(job)
@@ -266,14 +267,28 @@ class TesExecutor(Executor):
         log.debug("TES task %s: %s", task_id, job.plan.name)
         return task_id
 
-    def wait(self, task_id: str, terminating: Terminating) -> str:
+    def wait(self, task_id: str, terminating: Terminating, time_limit: int | None = None) -> str:
         """Poll (view MINIMAL) with backoff until the task ends; its state. A terminating engine,
-        or a driver whose main thread has ended, cancels it (the caller does)."""
+        a driver whose main thread has ended, or a task RUNNING ``TIMEOUT_GRACE`` seconds past
+        its time limit (the script's own watchdog ends it sooner; a server that lost track of it,
+        say by restarting, never would) cancels it (the caller does)."""
         delay = POLL_FIRST
+        running_since: float | None = None
         while True:
             state = self.state(task_id)
             if state in TERMINAL:
                 return state
+            if state == "RUNNING" and running_since is None:
+                running_since = time.monotonic()
+            if (
+                time_limit
+                and running_since is not None
+                and time.monotonic() - running_since > time_limit + TIMEOUT_GRACE
+            ):
+                raise TaskFailed(
+                    f"TES task {task_id}: still RUNNING {TIMEOUT_GRACE} s past its time limit "
+                    f"({time_limit} s); cancelled"
+                )
             if terminating is not None and terminating():
                 raise TaskFailed(f"TES task {task_id}: cancelled (the run is terminating)")
             if not threading.main_thread().is_alive():

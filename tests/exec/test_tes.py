@@ -698,3 +698,27 @@ def test_resources_and_a_large_script(bed: Bed, tmp_path: Path) -> None:
     assert len(json.dumps(t)) < 50_000
     assert [i["path"] for i in t["inputs"]] == ["/mnt/wfr/stage/wfrewrite.sh"]
     assert t["executors"][0]["command"][:2] == ["/bin/sh", "/mnt/wfr/stage/wfrewrite.sh"]
+
+
+def test_a_task_the_server_keeps_running_past_its_time_limit_is_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TES server that lost track of a task (Funnel, restarted, leaves it RUNNING for ever)
+    would hold its driver for ever; past the task's time limit and the grace, ``wait`` gives it
+    up. No real server can be made to lose a task on purpose: ``state`` is a stand-in here,
+    always RUNNING."""
+    from wfrewrite.runtime.exec import select
+    from wfrewrite.runtime.exec import tes as tes_exec
+
+    ex = select(Options(executor="tes", tes_url="http://127.0.0.1:9"))
+    assert isinstance(ex, tes_exec.TesExecutor)
+    monkeypatch.setattr(tes_exec, "TIMEOUT_GRACE", 0.2)
+    monkeypatch.setattr(tes_exec, "POLL_MAX", 0.05)
+    monkeypatch.setattr(ex, "state", lambda task_id: "RUNNING")
+    start = time.monotonic()
+    with pytest.raises(TaskFailed, match="past its time limit"):
+        ex.wait("t-1", None, time_limit=1)
+    assert time.monotonic() - start < 10
+    monkeypatch.setattr(ex, "state", lambda task_id: "QUEUED")  # queued: no time limit yet
+    with pytest.raises(TaskFailed, match="terminating"):
+        ex.wait("t-2", lambda: time.monotonic() - start > 3, time_limit=1)
