@@ -36,6 +36,7 @@ import posixpath
 import queue
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -232,20 +233,27 @@ class KubernetesExecutor(Executor):
 
     def run(self, job: Job, *, terminating: Terminating = None, gate: Gate = None) -> RunResult:
         self.write(job)
-        with gate or contextlib.nullcontext():
-            verdict, last = self.attempts(job, terminating)
+        with contextlib.ExitStack() as slot:
+            if gate is not None:
+                slot.enter_context(gate)
+            # the slot frees once the pod has ended: reading its log and deleting its Job
+            # happen beside the next task's pod
+            verdict, last = self.attempts(job, terminating, slot.close)
         return self.result(last, verdict)
 
     def log_path(self, job: Job) -> str:
         return os.path.join(job.meta, "script.log")
 
-    def attempts(self, job: Job, terminating: Terminating) -> tuple[Verdict, Job]:
+    def attempts(
+        self, job: Job, terminating: Terminating, ended: Callable[[], None] | None = None
+    ) -> tuple[Verdict, Job]:
         """Submit ``job`` until its pod ends or fails; a lost pod is submitted again (as a new
-        Job) up to ``--k8s-resubmits`` times."""
+        Job) up to ``--k8s-resubmits`` times. ``ended`` is called once the last pod has ended
+        (before its log is read and its Job deleted)."""
         lost: list[str] = []
         attempt = job
         while True:
-            verdict = self.attempt(attempt, terminating)
+            verdict = self.attempt(attempt, terminating, ended)
             if verdict.kind != "lost":
                 return verdict, attempt
             lost.append(verdict.said() or "lost")
@@ -266,14 +274,19 @@ class KubernetesExecutor(Executor):
             if self.transport.mounts:
                 set_aside(job, len(lost))
 
-    def attempt(self, job: Job, terminating: Terminating) -> Verdict:
+    def attempt(
+        self, job: Job, terminating: Terminating, ended: Callable[[], None] | None = None
+    ) -> Verdict:
         """One Job: create it, wait for its pod's verdict, keep its log, delete it (a reaper
-        deletes it if this process is killed meanwhile)."""
+        deletes it if this process is killed meanwhile); ``ended``: called when the pod has
+        ended (not when it was lost)."""
         events = self.watch.subscribe(job.name)
         try:
             with reaper(self.reaper_argv(job)):
                 self.create(job)
                 verdict, pod = self.wait(job, events, terminating)
+                if verdict.kind != "lost" and ended is not None:
+                    ended()
             if pod and verdict.kind != "lost":
                 self.keep_log(pod, self.log_path(job))
         except BaseException:  # Ctrl-C, terminating(), an API failure: nothing left running
