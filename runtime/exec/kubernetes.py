@@ -519,7 +519,8 @@ class KubernetesExecutor(Executor):
 
     def sweep(self, run: str, *, force: bool = False) -> list[str]:
         """Delete the Jobs (and their pods) labelled with the run ``run`` whose driver is gone
-        (``force``: every one of them); their names."""
+        (``force``: every one of them), waiting (bounded) until their pods are gone too (the Job
+        controller's finalizer keeps a deleted pod listed a moment); their names."""
         ns, sel = self.namespace, f"{LABEL_RUN}={label_value(run)}"
         jobs = self.call("list the Jobs", self.batch.list_namespaced_job, ns, label_selector=sel)
         gone = [
@@ -530,7 +531,7 @@ class KubernetesExecutor(Executor):
         removed = []
         for name in gone:
             removed += [f"pod/{p.metadata.name}" for p in self.pods(f"{LABEL_JOB}={name}")]
-            self.delete(name, 0)
+            self.delete(name, 0, wait=True)
             removed.append(f"job/{name}")
         return removed
 
