@@ -74,7 +74,8 @@ test-hostile: setup
 	WFREWRITE_HOSTILE_CASES=$(HOSTILE_CASES) WFREWRITE_HOSTILE_REPORT=build/hostile-report.json \
 	  $(BIN)/pytest -q tests/hostile $(PYTEST_ARGS)
 
-# The full seeded fault campaign against the url transport (tests/transport/campaign.py): at
+# The full seeded fault campaign (tests/transport/campaign.py: the url transport on every lane,
+# tes included, and the driver's transfers of the platform transport on Funnel): at
 # least FAULTS faults, a new SEED each time unless given; RUNS=17,23 replays those runs of SEED.
 # `make test` runs its CI part (300 faults, a fixed seed); the table of faults and outcomes ends
 # the output. Needs the object stores (as root, the test bed starts them); the podman and Slurm
