@@ -56,15 +56,14 @@ _pending_lock = threading.Lock()
 _slots: Slots | None = None
 
 
-def prepare_ahead(cfg: Any) -> int:
+def prepare_ahead(cfg: Any) -> None:
     """Let miniwdl's task pool set up as many tasks again as may run (``[scheduler]
     task_concurrency``, or the cpus, as miniwdl counts them), while only that many run at a
-    time (exec/slots.py); the number that run."""
+    time (exec/slots.py)."""
     global _slots
     n = cfg["scheduler"].get_int("task_concurrency") or os.cpu_count() or 1
     _slots = Slots(n)
     cfg.override({"scheduler": {"task_concurrency": 2 * n}})
-    return n
 
 
 def options_of(cfg: Any) -> Options:

@@ -59,8 +59,11 @@ class NoManifest(TaskFailed):
 
 Terminating = Callable[[], bool] | None
 # Held while a task occupies one of its engine's slots (its container, job or task running): an
-# engine that prepares tasks ahead of their slot passes one (runtime/engines/slots.py)
+# engine that prepares tasks ahead of their slot passes one (runtime/exec/slots.py)
 Gate = contextlib.AbstractContextManager[Any] | None
+# Seconds past its time limit before the engine's backstop stops what runs a task (the script's
+# own watchdog ends the command at the limit): a container's --timeout, a TES task still RUNNING
+TIMEOUT_GRACE = 30
 
 
 class Executor:

@@ -32,7 +32,7 @@ from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, Tas
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
 
 from ..job import LABEL_DRIVER, LABEL_RUN, Job, driver_alive
-from .base import Executor, Terminating, said, tail, wait_for
+from .base import TIMEOUT_GRACE, Executor, Terminating, said, tail, wait_for
 
 log = logging.getLogger("wfrewrite.executor")
 
@@ -61,7 +61,6 @@ def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
 
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman refuses less
-TIMEOUT_GRACE = 30  # seconds past its time limit before the engine kills a container
 
 
 class ContainerExecutor(Executor):

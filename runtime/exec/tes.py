@@ -68,12 +68,11 @@ from ..job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, Job, RunResult, driver_ali
 from ..manifest import STATUS_BY_EXIT, Manifest, read_manifest
 from ..options import Options
 from ..transport import PlatformTransport, Transport
-from .base import Executor, Gate, Terminating, reaper, said
+from .base import TIMEOUT_GRACE, Executor, Gate, Terminating, reaper, said
 
 log = logging.getLogger("wfrewrite.executor.tes")
 
 API = "/ga4gh/tes/v1"
-TIMEOUT_GRACE = 30  # seconds past its time limit before a RUNNING task is cancelled
 POLL_FIRST, POLL_MAX = 0.05, 1.0  # seconds between polls: doubled from the first up to the max
 # A script travels inline up to this size (all executors together): a TES task of a megabyte
 # or two poisons Funnel's task listings, and one argv word must stay under 128 KiB. A larger
