@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,14 +269,43 @@ def _start(script: str, what: str, timeout: float) -> None:
 
 
 TES_URL = "http://127.0.0.1:8000"
+FUNNEL_LOG = Path(os.environ.get("FUNNEL_STATE", "/tmp/infra-funnel")) / "logs" / "funnel.log"
+# Funnel's deaths this session (what its log said): printed at the end of the session
+FUNNEL_DEATHS: list[str] = []
+_funnel_lock = threading.Lock()
+_funnel_seen = False
 
 
-@pytest.fixture(scope="session")
+def revive_funnel() -> str | None:
+    """Start the test bed's Funnel if it is not running; if it ran earlier this session (it
+    died: Funnel 0.12.2 dies now and then of a data race in its S3 downloads' debug logging,
+    ``fatal error: concurrent map iteration and map write``), what its log said as it died,
+    else None. The dead one's log is kept beside (``funnel.log.died-<time>``): funnel.sh
+    starts a new one."""
+    global _funnel_seen
+    with _funnel_lock:
+        if _port_open(8000):
+            _funnel_seen = True
+            return None
+        said = None
+        if _funnel_seen:
+            text = FUNNEL_LOG.read_text(errors="replace") if FUNNEL_LOG.exists() else ""
+            last = [ln for ln in text.splitlines() if ln.startswith(("fatal error:", "panic:"))]
+            said = last[-1] if last else "nothing in its log"
+            if text:
+                shutil.copy(FUNNEL_LOG, FUNNEL_LOG.with_name(f"funnel.log.died-{int(time.time())}"))
+            FUNNEL_DEATHS.append(said)
+        _start("funnel.sh", "Funnel", 1200)
+        _funnel_seen = True
+        return said
+
+
+@pytest.fixture
 def funnel(objstore: ObjectStores) -> str:
     """A real GA4GH TES server (Funnel, ../shared/testbed/funnel.sh): its URL. Its s3:// storage
-    is the test bed's SeaweedFS, so the object stores come first. Never skips."""
-    if not _port_open(8000):
-        _start("funnel.sh", "Funnel", 1200)
+    is the test bed's SeaweedFS, so the object stores come first. Never skips; one that died
+    under an earlier test is started again (``revive_funnel``)."""
+    revive_funnel()
     return TES_URL
 
 
@@ -347,6 +378,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def campaign_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for said in FUNNEL_DEATHS:
+        terminalreporter.write_line(f"the test bed's Funnel died and was started again: {said}")
     for text in CAMPAIGN_REPORTS:
         terminalreporter.write_sep("=", "fault campaign")
         terminalreporter.write_line(text)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BIN, TES_URL
+from conftest import BIN, TES_URL, revive_funnel
 from test_conformance import cwl_suite, wdl_suite, wfrewrite_cmd
 
 pytestmark = pytest.mark.conformance
@@ -67,6 +67,8 @@ def test_cwl_through_tes(store) -> None:  # type: ignore[no-untyped-def]
     key, args = store
     run = f"conformance-{uuid.uuid4().hex[:8]}"
     try:
-        cwl_suite(key, str(BIN / "wfrewrite-cwl-runner"), *tes_args(args, run))
+        cwl_suite(
+            key, str(BIN / "wfrewrite-cwl-runner"), *tes_args(args, run), revive=revive_funnel
+        )
     finally:
         _sweep(run)

@@ -31,7 +31,8 @@ pass the proxy, *Funnel's own S3 transfers go straight to SeaweedFS*, so the lan
 once the driver has fetched it (or failed to). A TES lane is skipped where no server answers,
 and from the moment one stops answering during a run (Funnel 0.12.2 dies now and then of a
 data race in its S3 download's debug logging: its log says ``fatal error: concurrent map
-iteration and map write``), those runs counted as skipped, not as wfrewrite's failures.
+iteration and map write``), those runs counted as skipped, not as wfrewrite's failures;
+given ``revive``, the campaign starts the server again and runs them once more.
 
 Each run is drawn from ``(seed, index)`` alone (``scenario``): a lane, a store, a client (or an
 image), a shell, a retry budget, transfers at a time, and a *mode*:
@@ -72,6 +73,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -525,8 +527,10 @@ class Campaign:
         runs: list[int] | None = None,
         workers: int = 3,
         lanes: set[str] | None = None,
+        revive: Callable[[], object] | None = None,
     ) -> None:
         self.seed, self.requested, self.stores, self.base = seed, faults, stores, base
+        self.revive = revive  # starts the TES server again if it died
         self.only, self.workers = runs, workers
         self.lanes = lanes if lanes is not None else set(LANES)
         if not self.lanes & set(LANE_CYCLE):
@@ -591,6 +595,18 @@ class Campaign:
     # -- one run -----------------------------------------------------------------------------
 
     def _run_one(self, sc: Scenario) -> Result:
+        """The run; a TES run skipped because the server was gone, once more once ``revive``
+        has brought it back."""
+        res = self._attempt(sc)
+        if res.skipped and sc.lane in TES_LANES and self.revive is not None:
+            self.revive()
+            if tes_up():
+                again = self._attempt(sc)
+                again.log = f"first attempt {res.outcome}\n{res.log}\n{again.log}"
+                return again
+        return res
+
+    def _attempt(self, sc: Scenario) -> Result:
         res = Result(sc)
         t0 = time.monotonic()
         tmp = self.base / f"run{sc.index:05d}"
