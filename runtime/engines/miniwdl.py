@@ -258,25 +258,44 @@ def _fill_remote_outputs(transport: RemoteInputs, outputs: Any) -> None:
 
 
 def cache_plugin_lookups() -> None:
-    """miniwdl looks its plugins up in the installed packages' entry points for every task
-    (~7 ms each with Toil's dependencies installed, more when the task threads do it at once);
-    within one `wfrewrite run` the answer never changes, so keep it, found once per group. Only
-    for the miniwdl versions this release supports."""
+    """miniwdl looks its plugins up in the installed packages' entry points for every task, one
+    scan of every package per group (~10 ms each with Toil's dependencies installed, more when
+    the task threads do it at once); within one `wfrewrite run` the answer never changes, so the
+    packages are scanned once, for every group, and each group's answer kept. miniwdl's own
+    ``load_all_plugins`` otherwise (its default plugins first; enabled as its enable and
+    disable patterns say), for the miniwdl versions this release supports only."""
     if not importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
         return
+    from fnmatch import fnmatchcase
+
     from WDL.runtime import config as cfg_module
 
     original = cfg_module.load_all_plugins
     if getattr(original, "_wfrewrite_cached", False):
         return
     cache: dict[tuple[str, str, str], list[Any]] = {}
+    scanned: list[Any] = []
     lock = threading.Lock()
 
     def load_all_plugins(cfg: Any, group: str) -> Any:
         key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
         with lock:
             if key not in cache:
-                cache[key] = list(original(cfg, group))
+                if not scanned:
+                    import importlib_metadata  # miniwdl's own (its EntryPoint objects)
+
+                    scanned.append(importlib_metadata.entry_points())
+                enable = cfg["plugins"].get_list("enable_patterns")
+                disable = cfg["plugins"].get_list("disable_patterns")
+                found = scanned[0].select(group=f"miniwdl.plugin.{group}")
+                cache[key] = [
+                    (
+                        any(fnmatchcase(p.value, pat) for pat in enable)
+                        and not any(fnmatchcase(p.value, pat) for pat in disable),
+                        p,
+                    )
+                    for p in cfg_module.default_plugins()[group] + list(found)
+                ]
         return iter(cache[key])
 
     load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]
