@@ -7,7 +7,9 @@
 ## command line takes, an input to be made writable), and the script links or copies it to its
 ## path as the mounted transport does (wf_stage_one). With an outbox (wf_main MODE outbox), every
 ## file the manifest lists, the logs and the manifest itself are linked under WF_OUTBOX at
-## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs.
+## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs;
+## empty files but the manifest stay out (the manifest says they are empty, the driver makes
+## them: a TES server uploads the files of a directory one after the other).
 
 wf_transport_probe() {
     if [ -n "$WF_OUTBOX" ]; then
@@ -27,17 +29,18 @@ wf_transport_unstage() {
         wf_say "error: cannot create $WF_OUTBOX"
         return 0
     }
-    [ ! -f "$WF_STDOUT" ] || wf_outbox "${WF_STDOUT#"$WF_ROOT"/}" || :
-    [ ! -f "$WF_STDERR" ] || wf_outbox "${WF_STDERR#"$WF_ROOT"/}" || :
+    # an empty file stays out (the driver makes it): each file costs the platform an upload
+    [ ! -s "$WF_STDOUT" ] || wf_outbox "${WF_STDOUT#"$WF_ROOT"/}" || :
+    [ ! -s "$WF_STDERR" ] || wf_outbox "${WF_STDERR#"$WF_ROOT"/}" || :
     [ -f "$WF_META/outputs.tsv" ] || return 0
     # the manifest lists what went in; an output that could not makes the outcome upload_failed
     _pu_fail=
-    while IFS=$WF_TAB read -r _pu_name _pu_type _pu_path _pu_rest; do
-        if [ "$_pu_type" = file ] && ! wf_outbox "$_pu_path"; then
+    while IFS=$WF_TAB read -r _pu_name _pu_type _pu_path _pu_size _pu_rest; do
+        if [ "$_pu_type" = file ] && [ "$_pu_size" != 0 ] && ! wf_outbox "$_pu_path"; then
             _pu_fail=$_pu_path
             continue
         fi
-        printf '%s\t%s\t%s\t%s\n' "$_pu_name" "$_pu_type" "$_pu_path" "$_pu_rest"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$_pu_name" "$_pu_type" "$_pu_path" "$_pu_size" "$_pu_rest"
     done <"$WF_META/outputs.tsv" >"$WF_META/outputs.box"
     mv -f "$WF_META/outputs.box" "$WF_META/outputs.tsv"
     [ -n "$_pu_fail" ] || return 0

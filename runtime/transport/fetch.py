@@ -5,6 +5,8 @@
         # then, for {"path": "work/n.txt", "size": 3, "sha1": "ad55..."} in its "files":
         # get("work/n.txt", "/runs/t1/work/n.txt", 3, "ad55...")
         # and the command's stdout and stderr, listed or not
+        # a file listed with size 0 is made here, never read: the platform's outbox leaves
+        # it out (so does a log that is empty)
 
 The manifest is the commit point: an object it does not list is never taken for an output, and
 every file it lists must come with the size and sha1 it records (``stores.get_checked`` checks
@@ -22,15 +24,21 @@ from typing import IO, Any
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.compiler.plan import TaskPlan
 
+from .stores import get_checked
+
 # (path under the task's root, destination, size, sha1, verify) -> False if there is no such
 # object; ``verify`` says what is wrong with what was read (a getter that reads again may use it)
 Getter = Callable[[str, str, int | None, str | None, Callable[[IO[bytes]], str | None]], bool]
 
 
-def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
+def fetch_listed(
+    get: Getter, plan: TaskPlan, host_root: str, *, empty_logs_out: bool = False
+) -> bool:
     """Bring the manifest, then every file it lists, into ``host_root`` with ``get`` (which
     checks each file's size and sha1). False if there is no manifest (the script did not finish
-    or it never reached the store). The logs (stdout/stderr) come along when they are there."""
+    or it never reached the store). The logs (stdout/stderr) come along when they are there;
+    with ``empty_logs_out`` (the platform's outbox leaves empty files out) one that is not
+    is made empty."""
     meta_rel = plan.layout.relative(plan.layout.meta)
     manifest = os.path.join(host_root, meta_rel, "manifest.json")
     if not get(f"{meta_rel}/manifest.json", manifest, None, None, manifest_error):
@@ -53,11 +61,19 @@ def fetch_listed(get: Getter, plan: TaskPlan, host_root: str) -> bool:
         if rel in seen:
             continue
         seen.add(rel)
-        if not get(rel, dest, entry.get("size"), entry.get("sha1"), no_check):
+        if entry.get("size") == 0:  # its sha1 checked all the same
+            get_checked(nothing, rel, dest, 0, entry.get("sha1"))
+        elif not get(rel, dest, entry.get("size"), entry.get("sha1"), no_check):
             raise TaskFailed(f"{manifest} lists {rel}, but the store has no such object")
     for rel in logs_of(plan):
-        if rel not in seen:
-            get(rel, os.path.join(host_root, rel), None, None, no_check)
+        dest = os.path.join(host_root, rel)
+        if rel not in seen and not get(rel, dest, None, None, no_check) and empty_logs_out:
+            get_checked(nothing, rel, dest, 0)  # the command wrote nothing there
+    return True
+
+
+def nothing(_rel: str, _f: IO[bytes]) -> bool:
+    """A reader of an empty file."""
     return True
 
 

@@ -362,6 +362,7 @@ class PlatformTransport(RemoteInputs, Transport):
                 ),
                 plan,
                 host_root,
+                empty_logs_out=True,
             ):
                 return False
             self.restore_placeholders(plan, host_root, bound.placeholders)

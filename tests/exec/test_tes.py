@@ -186,6 +186,33 @@ def test_wdl_task_through_s3(bed: Bed) -> None:
     assert sorted(bed.objects()) == sorted(u.split(f"{bed.prefix}/")[1] for u in want)
 
 
+@pytest.mark.parametrize("store", ["s3", "file"])
+def test_empty_files_stay_out_of_the_outbox(bed: Bed, tmp_path: Path, store: str) -> None:
+    """Funnel uploads an outbox's files one after the other: the empty ones (an output, the
+    empty stderr) stay out, and the driver makes them from the manifest, empty, in place."""
+    body = """task t {
+  command <<< : > empty.txt; echo hi > full.txt; echo said >&2; : >&1 >>>
+  output { File empty = "empty.txt"
+           File full = "full.txt"
+           String err = read_string(stderr()) }
+  runtime { docker: "busybox:latest" }
+}"""
+    args = bed.s3_store if store == "s3" else bed.file_store
+    r = bed.wdl(task(tmp_path, body), *bed.tes_args(*args))
+    assert r.rc == 0, r.stderr
+    out = r.json["outputs"]
+    assert Path(out["t.empty"]).read_bytes() == b""
+    assert Path(out["t.full"]).read_text() == "hi\n" and out["t.err"] == "said"
+    run = Path(r.json["dir"])
+    assert (run / "stdout.txt").read_bytes() == b"" and (run / "stderr.txt").exists()
+    sent = tes_task(bed.tes, task_id_of(run))["logs"][0]["outputs"]
+    assert sorted(o["path"].split("/outbox/")[1] for o in sent) == [
+        "stderr.txt",
+        "wfrewrite/manifest.json",
+        "work/full.txt",
+    ]
+
+
 def test_wdl_task_through_a_shared_directory(bed: Bed) -> None:
     """A file:// store: inputs go in as hard links (no copy), outputs come out by rename."""
     src, inputs = WORDCOUNT

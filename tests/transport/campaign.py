@@ -135,6 +135,8 @@ IN_NAME = {  # key -> the input's name
     k: name for keys in (IN_KEYS, PLATFORM_IN_KEYS) for k, name in zip(keys, INPUTS, strict=True)
 }
 UP_KEYS = [*OUTPUTS, *LOGS]  # under the run's out/, before the manifest
+# what the driver reads of the outputs: the manifest says what an empty file holds
+DGET_OUTPUTS = [k for k, data in OUTPUTS.items() if data]
 
 # -- faults, by where they can happen -----------------------------------------------------------
 
@@ -319,7 +321,7 @@ def scenario(seed: int, index: int) -> Scenario:
         + [("get", k) for k in IN_KEYS]
         + up_keys
         + [("up", MANIFEST), ("dget", MANIFEST)]
-        + [("dget", k) for k in [*OUTPUTS, *LOGS]]
+        + [("dget", k) for k in [*DGET_OUTPUTS, *LOGS]]
     )
     if mode == "below":
         background = everything
@@ -349,7 +351,7 @@ def scenario(seed: int, index: int) -> Scenario:
             elif place == "dput":
                 sc.target = ("dput", rng.choice(dput_keys))
             else:
-                sc.target = ("dget", rng.choice([k for k in OUTPUTS]))
+                sc.target = ("dget", rng.choice(DGET_OUTPUTS))
         op, rel = sc.target
         if op == "dput":
             background = [("dput", k) for k in dput_keys[: dput_keys.index(rel)]]
