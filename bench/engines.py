@@ -32,10 +32,10 @@ Toil's own WDL container path (miniwdl's Singularity backend) runs through
 bench/standin/singularity, which turns `singularity exec` into `podman run --rm --network=none`
 (MINIWDL__TASK_RUNTIME__COMMAND_SHELL=/bin/sh: busybox has no bash).
 
-Each round runs every platform's floor and systems once, in rotating order; a row's ratio is
-its wall time over its platform's floor of the same round, its overhead per task
-(wall - floor) / N, both the median over the rounds; peak RSS is the largest process's (GNU
-time), the highest of the rounds. Toil's leader rows admit a task job with a token of this
+Each round runs every platform's systems once, in rotating order, each right after a run of its
+platform's floor; a row's ratio is its wall time over that floor run's, its overhead per task
+(wall - floor) / N, both the median over the rounds (the floor row: every floor run); peak
+RSS is the largest process's (GNU time), the highest of the rounds. Toil's leader rows admit a task job with a token of this
 machine (runtime/engines/toil/admission.py); --maxCores 2 still keeps 2 tasks in flight.
 Timings on a shared machine are noisy: compare within one run; bench/check.py compares a run's
 ratios with bench/ceilings.json.
@@ -103,6 +103,7 @@ class Row:
     run: Callable[[], tuple[float, int]]
     default: bool = True
     walls: list[float] = field(default_factory=list)
+    floors: list[float] = field(default_factory=list)  # the floor run just before each wall
     rss_kib: int = 0
 
     @property
@@ -277,7 +278,9 @@ def chosen(rows: list[Row], platforms: list[str], systems: str | None) -> list[R
 
 
 def run_rounds(rows: list[Row], rounds: int, warm_up: dict[str, Callable[[], object]]) -> None:
-    """Every row once a round, platform by platform, in rotating order within each."""
+    """Every system once a round, platform by platform, in rotating order within each, each
+    right after a run of its platform's floor (the floor row has them all): a ratio compares
+    runs a few seconds apart, not the ends of a round that drifted."""
     by_platform: dict[str, list[Row]] = {}
     for r in rows:
         by_platform.setdefault(r.platform, []).append(r)
@@ -285,21 +288,27 @@ def run_rounds(rows: list[Row], rounds: int, warm_up: dict[str, Callable[[], obj
         warm_up[p]()
     for k in range(rounds):
         for p, prow in by_platform.items():
-            for row in prow[k % len(prow) :] + prow[: k % len(prow)]:
-                wall, rss = row.run()
-                row.walls.append(wall)
-                row.rss_kib = max(row.rss_kib, rss)
+            floor = next(r for r in prow if r.id == "floor")
+            systems = [r for r in prow if r is not floor]
+            for row in systems[k % len(systems) :] + systems[: k % len(systems)]:
+                for run in (floor, row):
+                    wall, rss = run.run()
+                    run.walls.append(wall)
+                    run.rss_kib = max(run.rss_kib, rss)
+                row.floors.append(floor.walls[-1])
             print(
-                f"round {k + 1} {p}: " + "  ".join(f"{r.key} {r.walls[-1]:.2f}s" for r in prow),
+                f"round {k + 1} {p}: "
+                + "  ".join(
+                    f"{r.key} {r.walls[-1]:.2f}s (floor {r.floors[-1]:.2f}s)" for r in systems
+                ),
                 file=sys.stderr,
             )
 
 
 def results(rows: list[Row], tasks: int) -> list[dict[str, object]]:
-    floors = {r.platform: r.walls for r in rows if r.id == "floor"}
     out = []
     for r in rows:
-        fl = floors[r.platform]
+        fl = r.floors if r.id != "floor" else r.walls
         out.append(
             {
                 "system": r.name,
@@ -338,9 +347,9 @@ def toil_ratios(rows: list[Row]) -> dict[str, float]:
 
 
 def report(table: list[dict[str, object]], toil: dict[str, float], a: argparse.Namespace) -> None:
-    rounds = max(int(str(r["rounds"])) for r in table)
+    rounds = max(int(str(r["rounds"])) for r in table if r["id"] != "floor")
     print(f"\n{a.tasks} trivial tasks in busybox:latest, {a.jobs} at a time, median of {rounds} "
-          f"round(s); against the platform's floor of the same round: ratio = wall / floor, "
+          f"round(s); each against a floor run just before it: ratio = wall / floor, "
           f"overhead/task = (wall - floor) / {a.tasks}")  # fmt: skip
     print(
         f"{'platform':<11} {'system':<27} {'wall':>8} {'ratio':>7} {'overhead/task':>14} "
