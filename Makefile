@@ -14,7 +14,10 @@ TESTBED := $(SHARED)/testbed
 .PHONY: setup testbed demo test test-conformance test-fast test-hostile test-faults check bench \
   bench-check bench-scaling bench-platforms bench-staging clean goldens
 
+# ... and the package's bytecode, fresh: where PYTHONDONTWRITEBYTECODE=1 is set, every process
+# would compile each changed module again (~10 ms each, in every task's driver and Toil worker).
 setup: $(VENV)/.installed
+	@$(PY) -m compileall -q -j 0 compiler runtime cli plugins
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -72,9 +72,17 @@ def run_label_of(directory: str) -> str:
 
 def driver_id(pid: int | None = None) -> str:
     """This process (or ``pid``) as a label value: host, pid and start time (a pid is reused,
-    the pair is not)."""
-    pid = pid or os.getpid()
-    return label_value(f"{socket.gethostname()[:30]}.{pid}.{_start_time(pid)}")
+    the pair is not). This process's is worked out once (per pid: a forked child has its own)."""
+    global _own_id
+    me = os.getpid()
+    if pid not in (None, me):
+        return label_value(f"{socket.gethostname()[:30]}.{pid}.{_start_time(pid)}")
+    if _own_id is None or _own_id[0] != me:
+        _own_id = (me, label_value(f"{socket.gethostname()[:30]}.{me}.{_start_time(me)}"))
+    return _own_id[1]
+
+
+_own_id: tuple[int, str] | None = None
 
 
 def driver_alive(value: str) -> bool:
