@@ -3,7 +3,8 @@ that bench/engines.py and bench/scaling.py measure every engine against (under G
 
     podman       N x `podman run --rm busybox:latest sh -c 'echo hello I > /dev/null'`, xargs -P J
     tes          N tasks created through py-tes, J in flight, each polled as the tes executor
-                 polls (view MINIMAL, 50 ms doubling up to 1 s) until it ends
+                 polls (view MINIMAL, 50 ms doubling up to 0.2 s for 5 s, then up to 1 s) until
+                 it ends
     kubernetes   N Jobs of the executor's pod shape (bench/k8s.py's bare_job: hostNetwork,
                  read-only root; created, its pod watched to its end, its log read, deleted)
 
@@ -25,7 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMAGE = "busybox:latest"
 TES_URL = "http://127.0.0.1:8000"
-POLL_FIRST, POLL_MAX = 0.05, 1.0  # as runtime/exec/tes.py polls a task
+# as runtime/exec/tes.py polls a task (its next_poll)
+POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.2, 5.0, 1.0
 TES_ENDED = ("COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED")
 
 
@@ -43,10 +45,11 @@ def tes_task(url: str, i: int) -> None:
     client = tes.HTTPClient(url, timeout=10)
     cmd = ["sh", "-c", f"echo hello {i} > /dev/null"]
     task_id = client.create_task(tes.Task(executors=[tes.Executor(image=IMAGE, command=cmd)]))
-    delay = POLL_FIRST
+    delay, since = POLL_FIRST, time.monotonic()
     while (state := client.get_task(task_id, view="MINIMAL").state) not in TES_ENDED:
         time.sleep(delay)
-        delay = min(delay * 2, POLL_MAX)
+        early = time.monotonic() - since < POLL_EARLY_FOR
+        delay = min(delay * 2, POLL_EARLY if early else POLL_MAX)
     if state != "COMPLETE":
         raise SystemExit(f"bare TES task {task_id}: {state}")
 

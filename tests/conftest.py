@@ -295,9 +295,32 @@ def revive_funnel() -> str | None:
             if text:
                 shutil.copy(FUNNEL_LOG, FUNNEL_LOG.with_name(f"funnel.log.died-{int(time.time())}"))
             FUNNEL_DEATHS.append(said)
-        _start("funnel.sh", "Funnel", 1200)
+        # funnel.sh takes a dead Funnel not yet reaped (a zombie) for a live one: again until
+        # it listens
+        deadline = time.monotonic() + 60
+        while True:
+            _start("funnel.sh", "Funnel", 1200)
+            if _port_open(8000):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("the test bed's Funnel does not start again (funnel.sh start)")
+            time.sleep(1)
         _funnel_seen = True
         return said
+
+
+def funnel_died(_error: object = None) -> bool:
+    """Whether the test bed's Funnel is gone (asked as a test that uses it fails)."""
+    return _funnel_seen and not _port_open(8000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses Funnel and fails because it died under it (0.12.2's data race, see
+    ``revive_funnel``) runs once more, with Funnel started again by its ``funnel`` fixture;
+    any other failure stands."""
+    for item in items:
+        if "funnel" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.flaky(reruns=1, condition=funnel_died))
 
 
 @pytest.fixture

@@ -73,7 +73,10 @@ from .base import TIMEOUT_GRACE, Executor, Gate, Terminating, reaper, said
 log = logging.getLogger("wfrewrite.executor.tes")
 
 API = "/ga4gh/tes/v1"
-POLL_FIRST, POLL_MAX = 0.05, 1.0  # seconds between polls: doubled from the first up to the max
+# Seconds between polls of a task: doubled from the first, up to POLL_EARLY in the task's first
+# POLL_EARLY_FOR seconds (where short tasks end: under a 1 s step a task of 0.8 s is seen at
+# 1.55 s), then up to POLL_MAX (a long task costs the server one request a second).
+POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.2, 5.0, 1.0
 # A script travels inline up to this size (all executors together): a TES task of a megabyte
 # or two poisons Funnel's task listings, and one argv word must stay under 128 KiB. A larger
 # one goes as a TES input.
@@ -273,6 +276,7 @@ class TesExecutor(Executor):
         say by restarting, never would) cancels it (the caller does)."""
         delay = POLL_FIRST
         running_since: float | None = None
+        since = time.monotonic()
         while True:
             state = self.state(task_id)
             if state in TERMINAL:
@@ -293,7 +297,7 @@ class TesExecutor(Executor):
             if not threading.main_thread().is_alive():
                 raise TaskFailed(f"TES task {task_id}: cancelled (the driver is shutting down)")
             time.sleep(delay)
-            delay = min(delay * 2, POLL_MAX)
+            delay = next_poll(delay, time.monotonic() - since)
 
     def state(self, task_id: str) -> str:
         for attempt in range(5):
@@ -474,6 +478,12 @@ class TesExecutor(Executor):
 
 
 # -- reading a TES task's logs ----------------------------------------------------------------
+
+
+def next_poll(delay: float, waited: float) -> float:
+    """The wait before the next poll of a task polled ``waited`` seconds, the last wait
+    ``delay`` (see POLL_FIRST)."""
+    return min(delay * 2, POLL_EARLY if waited < POLL_EARLY_FOR else POLL_MAX)
 
 
 def executor_logs(task: tes.Task) -> list[tes.ExecutorLog]:

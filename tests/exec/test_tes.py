@@ -741,6 +741,7 @@ def test_a_task_the_server_keeps_running_past_its_time_limit_is_given_up(
     assert isinstance(ex, tes_exec.TesExecutor)
     monkeypatch.setattr(tes_exec, "TIMEOUT_GRACE", 0.2)
     monkeypatch.setattr(tes_exec, "POLL_MAX", 0.05)
+    monkeypatch.setattr(tes_exec, "POLL_EARLY", 0.05)
     monkeypatch.setattr(ex, "state", lambda task_id: "RUNNING")
     start = time.monotonic()
     with pytest.raises(TaskFailed, match="past its time limit"):
