@@ -76,13 +76,17 @@ def driver_id(pid: int | None = None) -> str:
     global _own_id
     me = os.getpid()
     if pid not in (None, me):
-        return label_value(f"{socket.gethostname()[:30]}.{pid}.{_start_time(pid)}")
+        return _driver_id(pid)
     if _own_id is None or _own_id[0] != me:
-        _own_id = (me, label_value(f"{socket.gethostname()[:30]}.{me}.{_start_time(me)}"))
+        _own_id = (me, _driver_id(me))
     return _own_id[1]
 
 
 _own_id: tuple[int, str] | None = None
+
+
+def _driver_id(pid: int) -> str:
+    return label_value(f"{socket.gethostname()[:30]}.{pid}.{_start_time(pid)}")
 
 
 def driver_alive(value: str) -> bool:
