@@ -289,10 +289,8 @@ def revive_funnel() -> str | None:
             return None
         said = None
         if _funnel_seen:
-            text = FUNNEL_LOG.read_text(errors="replace") if FUNNEL_LOG.exists() else ""
-            last = [ln for ln in text.splitlines() if ln.startswith(("fatal error:", "panic:"))]
-            said = last[-1] if last else "nothing in its log"
-            if text:
+            said = funnel_last_words() or "nothing in its log"
+            if FUNNEL_LOG.exists():
                 shutil.copy(FUNNEL_LOG, FUNNEL_LOG.with_name(f"funnel.log.died-{int(time.time())}"))
             FUNNEL_DEATHS.append(said)
         # funnel.sh takes a dead Funnel not yet reaped (a zombie) for a live one: again until
@@ -307,6 +305,16 @@ def revive_funnel() -> str | None:
             time.sleep(1)
         _funnel_seen = True
         return said
+
+
+def funnel_last_words() -> str | None:
+    """What the test bed's Funnel said as it died (its log's last fatal line), if it said."""
+    try:
+        text = FUNNEL_LOG.read_text(errors="replace")
+    except OSError:
+        return None
+    last = [ln for ln in text.splitlines() if ln.startswith(("fatal error:", "panic:"))]
+    return last[-1] if last else None
 
 
 def funnel_died(_error: object = None) -> bool:

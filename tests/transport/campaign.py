@@ -79,6 +79,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conftest import funnel_last_words
 from faultproxy import FAMILY, FaultProxy, Schedule
 
 from wfrewrite.compiler.diagnostics import WfError
@@ -1085,9 +1086,8 @@ def tes_up(url: str = TES_URL) -> bool:
 
 def _funnel_died() -> str:
     """What the test bed's Funnel said as it died, if its log says (shared/testbed/funnel.sh)."""
-    log = Path(os.environ.get("FUNNEL_STATE", "/tmp/infra-funnel")) / "logs" / "funnel.log"
-    last = [ln for ln in _read(log).splitlines() if ln.startswith(("fatal error:", "panic:"))]
-    return f" (Funnel's log: {last[-1]})" if last else ""
+    said = funnel_last_words()
+    return f" (Funnel's log: {said})" if said else ""
 
 
 def _run_key(plan: TaskPlan) -> str:
