@@ -12,7 +12,6 @@ The run options themselves (their flags, choices, help) are defined in
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import sys
 from typing import Any
 
@@ -22,10 +21,24 @@ from wfrewrite.runtime.options import Options, add_arguments, from_namespace
 
 def version() -> str:
     """wfrewrite's version, from the installed package's metadata."""
+    import importlib.metadata  # not at every start: ~25 ms of imports
+
     try:
         return importlib.metadata.version("wfrewrite")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree
         return "unknown"
+
+
+class VersionAction(argparse.Action):
+    """``--version``, whose package metadata is read only when it is asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kw: Any):
+        kw.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        sys.stdout.write(f"wfrewrite {version()}\n")
+        parser.exit()
 
 
 def parser(prog: str, doc: str, epilog: str = "") -> argparse.ArgumentParser:
@@ -36,7 +49,7 @@ def parser(prog: str, doc: str, epilog: str = "") -> argparse.ArgumentParser:
         epilog=epilog or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("--version", action="version", version=f"wfrewrite {version()}")
+    ap.add_argument("--version", action=VersionAction)
     return ap
 
 

@@ -47,7 +47,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from WDL.runtime import config as wdl_config
 
     from wfrewrite.compiler import wdl
-    from wfrewrite.runtime.engines.miniwdl import cache_plugin_lookups, prepare_ahead
+    from wfrewrite.runtime.engines.miniwdl import (
+        cache_plugin_lookups,
+        prepare_ahead,
+        spare_docker_import,
+    )
 
     options = run_options(args)  # before anything runs: options that do not fit together
     doc = wdl.load(args.source)
@@ -72,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg.override(overrides)
     prepare_ahead(cfg)
     cache_plugin_lookups()
+    spare_docker_import()
     try:
         if isinstance(tgt, Tree.Task):
             run_dir, outputs = WDL.runtime.run_local_task(cfg, tgt, inputs, run_dir=args.dir)

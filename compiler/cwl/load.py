@@ -4,6 +4,7 @@
     ctx   = loading_context()
     job   = read_job("job.yml", "cat.cwl", ctx)   # cwltool's job loading: $import, literals...
     tool  = load("cat.cwl", ctx)                   # schema-salad validation, v1.0-v1.2, $graph, #id
+                                                   # (CWL's schemas parsed once a machine: schemas.py)
     order = bind_job(tool, job, "cat.cwl")         # defaults, sizes, formats (cwltool's init)
     plan  = compile_cwl(tool, order, job.basedir, root="/mnt/wfr")
 
@@ -40,6 +41,7 @@ from ..plan.check import check
 from ..plan.ir import CONTAINER_ROOT, TaskPlan
 from .errors import cwl_errors
 from .lower import Placement, PlanningJob, WfRuntimeContext, make_tool, pos_of
+from .schemas import parsed_schemas
 
 JOB_REQUIREMENTS = "https://w3id.org/cwl/cwl#requirements"
 
@@ -75,7 +77,7 @@ def read_job(job_path: str | None, tool_path: str, ctx: LoadingContext) -> Job:
     args = argparse.Namespace(job_order=[job_path] if job_path else [], basedir=None)
     _, tool_file_uri = resolve_tool_uri(tool_path, resolver=ctx.resolver)
     fetcher = _exact_json_fetcher(job_path) if job_path and job_path != "-" else None
-    with cwl_errors(job_path or tool_path, InputError):
+    with cwl_errors(job_path or tool_path, InputError), parsed_schemas():
         order, basedir, loader = load_job_order(
             args, sys.stdin, fetcher, ctx.overrides_list, tool_file_uri
         )
@@ -108,7 +110,7 @@ def load(tool_path: str, ctx: LoadingContext | None = None) -> Process:
     """Load and validate a CWL document (v1.0, v1.1, v1.2; ``$graph`` files; ``file#id``)."""
     base = tool_path.split("#")[0]
     _must_exist(base, "")
-    with cwl_errors(base, SourceError):
+    with cwl_errors(base, SourceError), parsed_schemas():  # the schemas from the file cache
         return load_tool(tool_path, ctx or loading_context())
 
 

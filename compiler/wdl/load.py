@@ -8,7 +8,7 @@ Every miniwdl error becomes a ``SourceError``/``InputError`` carrying the source
 
 from __future__ import annotations
 
-import importlib.metadata
+import functools
 import json
 import os
 import re
@@ -26,8 +26,27 @@ from .lower import pos_of
 SUPPORTED_MINIWDL = ("1.15.", "1.16.")
 
 
+@functools.cache
+def miniwdl_version() -> str:
+    """miniwdl's version, looked up once: from the module its build writes, else from the
+    installed packages' metadata (~10 ms a lookup)."""
+    try:
+        from WDL._version import __version__
+
+        return str(__version__)
+    except ImportError:
+        import importlib.metadata
+
+        return importlib.metadata.version("miniwdl")
+
+
+def supported_miniwdl() -> bool:
+    """Whether this miniwdl is one whose internals wfrewrite was tested with."""
+    return miniwdl_version().startswith(SUPPORTED_MINIWDL)
+
+
 def check_miniwdl_version() -> None:
-    found = importlib.metadata.version("miniwdl")
+    found = miniwdl_version()
     if not found.startswith(SUPPORTED_MINIWDL) and not os.environ.get("WFREWRITE_ANY_MINIWDL"):
         raise WfError(
             f"wfrewrite supports miniwdl {', '.join(v + 'x' for v in SUPPORTED_MINIWDL)}, "
@@ -90,7 +109,7 @@ def _warm_parser(uri: str) -> None:
 
 def load(uri: str) -> Tree.Document:
     """Parse and type-check a WDL document; errors carry ``file:line:col``."""
-    if importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+    if supported_miniwdl():
         _warm_parser(uri)
     try:
         return WDL.load(uri, check_quant=True)

@@ -24,12 +24,14 @@ task and its inputs to the container so that the outputs can be captured precise
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 import logging
 import math
 import os
 import shutil
+import sys
 import threading
+import types
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -39,7 +41,7 @@ from WDL.runtime.error import OutputError, Terminated
 
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
-from wfrewrite.compiler.wdl.load import SUPPORTED_MINIWDL
+from wfrewrite.compiler.wdl.load import supported_miniwdl
 
 from .. import exec as executors
 from ..exec import host_limits
@@ -257,6 +259,35 @@ def _fill_remote_outputs(transport: RemoteInputs, outputs: Any) -> None:
     Value.rewrite_env_paths(outputs, fill)
 
 
+class _DockerErrors(types.ModuleType):
+    """``docker.errors`` until something needs the real one (``spare_docker_import``)."""
+
+    class BuildError(Exception):
+        """miniwdl's docker backends' image-build error: no wfrewrite task raises it."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # what the import system asks (__path__: not a package)
+            raise AttributeError(name)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(real.__dict__)  # from now on (BuildError too) the real module's
+        return getattr(real, name)
+
+
+def spare_docker_import() -> None:
+    """miniwdl 1.15 runs ``from docker.errors import BuildError`` before every task, for the
+    image builds of its own docker backends, which `wfrewrite run` disables; the import of the
+    docker SDK (and requests) it starts is ~0.06-0.1 s before the first task. Until something
+    imports docker itself, ``docker.errors`` is a stand-in whose ``BuildError`` no task raises;
+    the first other name asked of it (``import docker`` asks several) puts the real module in
+    its place and answers from it. Nothing changes where docker is imported already (Toil's
+    workers)."""
+    if not supported_miniwdl() or "docker" in sys.modules or "docker.errors" in sys.modules:
+        return
+    sys.modules["docker.errors"] = _DockerErrors("docker.errors")
+
+
 def cache_plugin_lookups() -> None:
     """miniwdl looks its plugins up in the installed packages' entry points for every task, one
     scan of every package per group (~10 ms each with Toil's dependencies installed, more when
@@ -264,7 +295,7 @@ def cache_plugin_lookups() -> None:
     packages are scanned once, for every group, and each group's answer kept. miniwdl's own
     ``load_all_plugins`` otherwise (its default plugins first; enabled as its enable and
     disable patterns say), for the miniwdl versions this release supports only."""
-    if not importlib.metadata.version("miniwdl").startswith(SUPPORTED_MINIWDL):
+    if not supported_miniwdl():
         return
     from fnmatch import fnmatchcase
 

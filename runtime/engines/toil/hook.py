@@ -16,6 +16,7 @@ Toil builds its parser on every command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -28,6 +29,7 @@ PREFIX = "wfrewrite-"
 APPLIANCE_BATCH_SYSTEMS = {"kubernetes": "kubernetes", "aws_batch": None, "mesos": None}
 _settings: dict[str, str] = {}  # option name -> value, as parsed on this command line
 _installed = False
+_held = contextlib.ExitStack()  # what stays open for the leader's life
 
 
 class _Setting(argparse.Action):
@@ -108,7 +110,8 @@ def refuse_appliance_batch_system(name: str) -> None:
 def install_leader_hook() -> None:
     """Make every batch system hand a WorkerContext to its workers (with the job store's run
     label, and after a sweep of what a killed earlier leader of it left), and refuse those that
-    would nest the task's container in Toil's appliance."""
+    would nest the task's container in Toil's appliance. A CWL leader parses CWL's schemas from
+    the file cache (compiler/cwl/schemas.py)."""
     global _installed
     if _installed:
         return
@@ -149,4 +152,8 @@ def install_leader_hook() -> None:
 
     AbstractBatchSystem.getWorkerContexts = getWorkerContexts
     Config.setOptions = setOptions
+    if "toil.cwl.cwltoil" in sys.modules:  # toil-cwl-runner: it loads its schemas next
+        from wfrewrite.compiler.cwl.schemas import parsed_schemas
+
+        _held.enter_context(parsed_schemas())
     _installed = True
