@@ -104,6 +104,7 @@ def executor_task(ex, tmp: str) -> float:  # type: ignore[no-untyped-def]
         command=Command(script="echo hello > out.txt\n"),
         stdout=f"{lay.root}/stdout.txt",
         stderr=f"{lay.root}/stderr.txt",
+        outputs=("out",),
         captures=(Capture(output="out", kind="path", pattern="out.txt"),),
     )
     t0 = time.perf_counter()
