@@ -20,6 +20,10 @@ the manifest. The task's run dir is the script's root: ``work/``, ``stdout.txt``
 
 The companion task plugin (``task_plugin``, entry point group ``miniwdl.plugin.task``) hands the
 task and its inputs to the container so that the outputs can be captured precisely.
+
+`wfrewrite run` also trims what miniwdl does in every run and task that wfrewrite never needs:
+``prepare_ahead`` (tasks set up ahead of their slots), ``cache_plugin_lookups`` (one scan of the
+installed packages for plugins) and ``spare_docker_import`` (no docker SDK for a BuildError).
 """
 
 from __future__ import annotations
