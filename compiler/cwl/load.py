@@ -77,7 +77,7 @@ def read_job(job_path: str | None, tool_path: str, ctx: LoadingContext) -> Job:
     args = argparse.Namespace(job_order=[job_path] if job_path else [], basedir=None)
     _, tool_file_uri = resolve_tool_uri(tool_path, resolver=ctx.resolver)
     fetcher = _exact_json_fetcher(job_path) if job_path and job_path != "-" else None
-    with cwl_errors(job_path or tool_path, InputError), parsed_schemas():
+    with cwl_errors(job_path or tool_path, InputError):
         order, basedir, loader = load_job_order(
             args, sys.stdin, fetcher, ctx.overrides_list, tool_file_uri
         )

@@ -8,12 +8,13 @@ Before it reads a document, cwltool builds the loaders of its CWL schemas
 about three quarters of that is ruamel's pure-Python round-trip parse of the ~15 YAML files that
 ship inside the two packages (``https://w3id.org/cwl/*.yml`` in schema-salad's loader, and the
 metaschema's own text). Inside ``parsed_schemas()`` the parse of one of *those* texts is read
-from a pickle under $XDG_CACHE_HOME/wfrewrite (or ~/.cache), written the first time: the key is
+from a pickle in the user's cache (compiler/cache.py), written the first time: the key is
 the text's sha256 with the versions of ruamel.yaml, schema-salad and Python, so a cached tree is
 the tree the parser would build. Each read is a fresh copy (schema-salad changes what it gets).
 Everything schema-salad does with the documents (resolving, validating, the Avro names) runs
 as before, and any other text is parsed as usual. A cache that cannot be read or written, or a
-directory that is not the user's own (or that others may write to), is no cache.
+directory that is not the user's own (or that others may write to: ``private_dir``), is no
+cache.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import threading
 from collections.abc import Iterator
 from importlib import metadata, resources
 from typing import Any
+
+from ..cache import private_dir
 
 SCHEMA_URLS = "https://w3id.org/cwl/"  # where schema-salad's loader names the packaged schemas
 
@@ -113,16 +116,8 @@ def _parsed(text: str, parse: Any) -> list[Any]:
 
 
 def _cache_path(text: str) -> str:
-    if not _versions:
-        return ""
-    try:
-        top = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        cache = os.path.join(top, "wfrewrite", "cwl-schemas")
-        os.makedirs(cache, mode=0o700, exist_ok=True)
-        st = os.stat(cache)
-        if st.st_uid != os.getuid() or st.st_mode & 0o022:  # pickles only where no one else writes
-            return ""
-    except OSError:
+    cache = private_dir("cwl-schemas") if _versions else ""
+    if not cache:
         return ""
     key = hashlib.sha256(f"{_versions}\0{text}".encode()).hexdigest()[:32]
     return os.path.join(cache, f"{key}.pickle")

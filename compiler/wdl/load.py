@@ -17,6 +17,7 @@ from typing import Any
 import WDL
 from WDL import Env, Error, Tree, Value
 
+from ..cache import private_dir
 from ..diagnostics import InputError, Pos, SourceError, Unsupported, WfError
 from ..jsonyaml import yaml_flow
 from .lower import pos_of
@@ -85,11 +86,8 @@ def _warm_parser(uri: str) -> None:
                 break
         grammar, _ = _grammar.get(version)
         key = (grammar, "document")
-        cache_dir = os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wfrewrite"
-        )
-        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-        if os.stat(cache_dir).st_uid != os.getuid():
+        cache_dir = private_dir()
+        if not cache_dir:
             return
         digest = hashlib.sha256(f"{lark.__version__}\0{grammar}".encode()).hexdigest()[:24]
         with _parser._lark_lock:

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 from typing import ClassVar
 
+from wfrewrite.compiler.cache import cache_root
 from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
@@ -40,12 +41,11 @@ log = logging.getLogger("wfrewrite.executor")
 def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
     """Whether /bin/sh runs in the image ``image_id``, as found before on this machine (None:
     not known); with ``value``, record it. An image's ID names its content, so the answer
-    never goes stale. Kept under $XDG_CACHE_HOME/wfrewrite (or ~/.cache); a cache that cannot
-    be read or written is no cache."""
+    never goes stale. Kept in the user's cache (``cache_root``); a cache that cannot be read or
+    written is no cache."""
     if not image_id:
         return None
-    top = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(top, "wfrewrite", "shell", image_id)
+    path = os.path.join(cache_root(), "shell", image_id)
     try:
         if value is None:
             with open(path, encoding="ascii") as f:

@@ -37,6 +37,16 @@ print(json.dumps({"parses": parses,
 """.replace("SOURCE", repr(str(ROOT / "bench" / "scatter24.cwl")))
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cwl-schemas directory of a cache of the test's own, the wrappers installed (and with
+    them the versions key)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with schemas.parsed_schemas():
+        pass
+    return tmp_path / "wfrewrite" / "cwl-schemas"
+
+
 def _probe(cache_home: Path) -> dict[str, object]:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     p = subprocess.run(
@@ -62,46 +72,34 @@ def test_a_warm_cache_parses_only_the_users_document_and_changes_nothing(tmp_pat
     assert none["schema"] == cold["schema"] == warm["schema"]
 
 
-def test_each_read_is_a_fresh_tree_and_a_broken_entry_is_parsed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+def test_each_read_is_a_fresh_tree_and_a_broken_entry_is_parsed_again(cache: Path) -> None:
     calls: list[int] = []
 
     def parse() -> list[object]:
         calls.append(1)
         return [{"a": [1, 2]}]
 
-    with schemas.parsed_schemas():  # installs the wrappers, and with them the versions key
-        pass
     text = "a: [1, 2]  # a test's text\n"
     first = schemas._parsed(text, parse)
     second = schemas._parsed(text, parse)
     assert len(calls) == 1 and first == second and first[0] is not second[0]
     second[0]["a"].append(3)  # schema-salad changes what it gets: the cache does not see it
     assert schemas._parsed(text, parse) == [{"a": [1, 2]}] and len(calls) == 1
-    (entry,) = (tmp_path / "wfrewrite" / "cwl-schemas").iterdir()
+    (entry,) = cache.iterdir()
     entry.write_bytes(b"\x80\x05 not a pickle")
     assert schemas._parsed(text, parse) == [{"a": [1, 2]}] and len(calls) == 2
     assert schemas._parsed(text, parse) == [{"a": [1, 2]}] and len(calls) == 2  # rewritten
 
 
-def test_outside_parsed_schemas_ruamel_is_left_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_outside_parsed_schemas_ruamel_is_left_alone(cache: Path) -> None:
     """Only inside ``parsed_schemas()``, and only for a packaged schema's name."""
     from schema_salad.utils import yaml_no_ts
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    with schemas.parsed_schemas():
-        pass
 
     def doc(name: str) -> object:
         stream = io.StringIO("x: 1\n")
         stream.name = name
         return next(iter(yaml_no_ts().load_all(stream)))
 
-    cache = tmp_path / "wfrewrite" / "cwl-schemas"
     assert doc(schemas.SCHEMA_URLS + "Test.yml") == {"x": 1}
     assert not cache.exists() or not list(cache.iterdir())
     with schemas.parsed_schemas():
@@ -111,14 +109,8 @@ def test_outside_parsed_schemas_ruamel_is_left_alone(
     assert len(list(cache.iterdir())) == 1
 
 
-def test_a_cache_others_may_write_to_is_no_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cache_others_may_write_to_is_no_cache(cache: Path) -> None:
     """The cache holds pickles: they are read only from a directory no one else can write."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    with schemas.parsed_schemas():
-        pass
-    cache = tmp_path / "wfrewrite" / "cwl-schemas"
     cache.mkdir(parents=True)
     cache.chmod(0o777)
     calls: list[int] = []

@@ -1,0 +1,34 @@
+"""The user's cache: what wfrewrite works out once and keeps, under one directory.
+
+    cache_root()                  # "$XDG_CACHE_HOME/wfrewrite", else "~/.cache/wfrewrite"
+    private_dir("cwl-schemas")    # made (0700) and returned; "" if it is not the user's own
+                                  # or others may write to it: no cache then
+
+The miniwdl parser tables (compiler/wdl/load.py) and CWL's parsed schemas (compiler/cwl/
+schemas.py) are pickles, kept only in a ``private_dir``; whether an image has /bin/sh
+(runtime/exec/container.py) is one word under ``cache_root()``. Each entry is keyed by what it
+was made from, so deleting any of it costs the next run its start-up time, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def cache_root() -> str:
+    top = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(top, "wfrewrite")
+
+
+def private_dir(*parts: str) -> str:
+    """``cache_root()/parts``, made if need be; "" where it cannot be, is not owned by this
+    user, or is writable by others (a pickle read from there could run anyone's code)."""
+    path = os.path.join(cache_root(), *parts)
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+    except OSError:
+        return ""
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return ""
+    return path
