@@ -17,6 +17,7 @@ import sys
 from wfrewrite.compiler.diagnostics import WfError, render
 
 from . import args as shared
+from .startup import started
 
 EXAMPLES = """examples:
   wfrewrite-cwl-runner --outdir out/ tool.cwl job.yml          # the output object on stdout
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         relax_path_checks=not args.strict_path_checks,
         parallel=args.parallel,
     )
+    started()  # what is imported stays; the document is loaded with the collector on
     try:
         outcome = cwl_run.run(opts)
     except WfError as exn:

@@ -1,7 +1,9 @@
-"""The console scripts' way out: everything the interpreter does at exit that anyone can see,
-without its teardown of every module and object.
+"""The console scripts' way in and out: no garbage collection while they start (``startup``),
+and everything the interpreter does at exit that anyone can see, without its teardown of every
+module and object.
 
     # pyproject.toml: wfrewrite = "wfrewrite.cli.exit:wfrewrite"
+    starting()         # start-up: the collector off until the run begins (startup.started)
     exit_now(main())   # threads joined, atexit handlers run, stdout/stderr flushed, os._exit
 
 After a run, with miniwdl's (or cwltool's) modules, a parsed document and its thread pools in
@@ -17,6 +19,8 @@ import os
 import sys
 import threading
 from typing import NoReturn
+
+from .startup import starting
 
 
 def exit_now(code: int | None) -> NoReturn:
@@ -37,12 +41,14 @@ def exit_now(code: int | None) -> NoReturn:
 
 
 def wfrewrite() -> NoReturn:
+    starting()
     from wfrewrite.cli.main import main
 
     exit_now(main())
 
 
 def wfrewrite_cwl_runner() -> NoReturn:
+    starting()
     from wfrewrite.cli.cwl_runner import main
 
     exit_now(main())

@@ -25,6 +25,7 @@ from wfrewrite.runtime.options import to_config
 
 from .args import run_options, unsupported
 from .results import print_result, write_compiled
+from .startup import started
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -77,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_ahead(cfg)
     cache_plugin_lookups()
     spare_docker_import()
+    started()
     try:
         if isinstance(tgt, Tree.Task):
             run_dir, outputs = WDL.runtime.run_local_task(cfg, tgt, inputs, run_dir=args.dir)

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..diagnostics import PlanError
 from .ir import LINK_MODES, TRANSPORTS, UPLOAD_METHODS, TaskPlan
+from .serde import field_names
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -88,10 +89,25 @@ def _path_problem(what: str, path: str) -> str | None:
     return None
 
 
+def _unencodable(obj: Any) -> bool:
+    """Whether a string of ``obj`` is one UTF-8 cannot encode (``_surrogates`` says where): the
+    quick walk every check takes, without the paths."""
+    if isinstance(obj, str):
+        if obj.isascii():
+            return False
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(obj, tuple):
+        return any(_unencodable(item) for item in obj)
+    return any(_unencodable(getattr(obj, n)) for n in field_names(type(obj)))
+
+
 def _problems(plan: TaskPlan):  # type: ignore[no-untyped-def]
-    bad_unicode = list(_surrogates(plan, ""))
-    if bad_unicode:  # nothing else can be checked, or written, reliably
-        yield from bad_unicode
+    if _unencodable(plan):  # nothing else can be checked, or written, reliably
+        yield from _surrogates(plan, "")
         return
     lay = plan.layout
     for what, p in (

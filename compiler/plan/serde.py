@@ -21,15 +21,29 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def field_names(cls: type) -> tuple[str, ...]:
+    """The fields of a dataclass, in order; () for any other class (each class looked at once:
+    every task's plan is encoded and checked, field by field, several times)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        is_dc = dataclasses.is_dataclass(cls)
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if is_dc else ()
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def encode(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    names = field_names(type(obj))
+    if names:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
+        for name in names:
+            value = getattr(obj, name)
             if isinstance(value, bytes):
                 out.update(_encode_bytes(value))
             else:
-                out[f.name] = encode(value)
+                out[name] = encode(value)
         return out
     if isinstance(obj, tuple):
         return [encode(x) for x in obj]

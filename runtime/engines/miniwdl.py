@@ -74,11 +74,43 @@ def prepare_ahead(cfg: Any) -> None:
 
 def options_of(cfg: Any) -> Options:
     """The options of miniwdl's ``[wfrewrite]`` section (from a file, overrides or
-    ``MINIWDL__WFREWRITE__*`` variables)."""
+    ``MINIWDL__WFREWRITE__*`` variables); read once for each distinct section text (each task
+    asks, twice)."""
+    key = _section_text(cfg)
+    if key is not None and key in _options_read:
+        return _options_read[key]
     try:
-        return from_config(lambda key: cfg.get("wfrewrite", key, "") or None)
+        options = from_config(lambda key: cfg.get("wfrewrite", key, "") or None)
     except WfError as exn:
         raise TaskError(f"[wfrewrite]: {exn.message}") from None
+    if key is not None:
+        _options_read[key] = options
+    return options
+
+
+# the [wfrewrite] section's text (_section_text) -> its options
+_options_read: dict[tuple[Any, ...], Options] = {}
+_ENV_PREFIX = "MINIWDL__WFREWRITE__"
+
+
+def _section_text(cfg: Any) -> tuple[Any, ...] | None:
+    """Everything miniwdl reads ``[wfrewrite]`` from (its overrides, the config file, the
+    defaults, the ``MINIWDL__WFREWRITE__*`` variables), as raw text; None (read it afresh) for
+    a loader this release does not know, or where a value names a variable ($VAR expands to
+    what the environment says at the time)."""
+    if not supported_miniwdl():
+        return None
+    try:
+        parts = tuple(
+            tuple(sorted(p.items("wfrewrite", raw=True))) if p.has_section("wfrewrite") else ()
+            for p in (cfg._overrides, cfg._options, cfg._defaults)
+        )
+    except AttributeError:
+        return None
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIX)))
+    if any("$" in v for part in (*parts, env) for _, v in part):
+        return None
+    return (parts, env)
 
 
 def executor_for(cfg: Any) -> executors.Executor:

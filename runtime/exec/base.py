@@ -23,6 +23,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any, ClassVar
@@ -216,30 +217,91 @@ class Executor:
 
 @contextlib.contextmanager
 def reaper(argv: list[str] | None) -> Iterator[None]:
-    """While the block runs, a reaper (``runtime/sh/reaper.sh``, in a session of its own) waits
-    on a pipe this process holds: if this process dies first, even by SIGKILL, the pipe ends
-    and the reaper runs ``argv``; if the block ends (however), the reaper is told so and
-    leaves."""
+    """While the block runs, ``argv`` removes what the block started if this process dies first,
+    even by SIGKILL. ``argv``'s last word names the job; the command before it is held by this
+    process's reaper for that command (``runtime/sh/reaper.sh``, in a session of its own), which
+    waits on a pipe this process holds: the job is added to it as the block starts and taken
+    off as the block ends (however it ends); if the pipe ends first (this process died), the
+    reaper runs the command for every job still on it. One reaper serves every job of the
+    command (a scatter's tasks, on one executor), not one process per task."""
     if not argv:
         yield
         return
-    script = resources.files(RUNTIME_PACKAGE).joinpath("sh", "reaper.sh")
-    with resources.as_file(script) as path:
-        proc = subprocess.Popen(
-            ["/bin/sh", str(path), *argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    command, name = tuple(argv[:-1]), argv[-1]
+    if not name or "\n" in name:
+        raise ValueError(f"a reaper cannot hold the job name {name!r}")
+    _REAPERS.tell(command, name, add=True)
     try:
         yield
     finally:
-        assert proc.stdin is not None
-        with contextlib.suppress(OSError):
-            proc.stdin.write(b"finished\n")
-            proc.stdin.close()
-        wait_exit(proc, 5)
+        _REAPERS.tell(command, name, add=False)
+
+
+class _Reapers:
+    """This process's reapers, one for each cleanup command, and the jobs each holds."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.procs: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
+        self.jobs: dict[tuple[str, ...], set[str]] = {}
+        os.register_at_fork(after_in_child=self.forget)
+
+    def forget(self) -> None:
+        """In a forked child: its parent's reapers are the parent's (the pipes are closed here,
+        so that the parent's death still ends them), and the lock may be held by a thread
+        that is not here."""
+        for proc in self.procs.values():
+            with contextlib.suppress(OSError):
+                os.close(proc.stdin.fileno())  # type: ignore[union-attr]
+        self.__init__()  # type: ignore[misc]
+
+    def tell(self, command: tuple[str, ...], name: str, *, add: bool) -> None:
+        with self.lock:
+            jobs = self.jobs.setdefault(command, set())
+            if add:
+                jobs.add(name)
+            else:
+                jobs.discard(name)
+            line = ("+" if add else "-") + name + "\n"
+            for _ in range(2):  # a reaper that died (killed by hand) is started again
+                proc = self.procs.get(command)
+                if proc is None or proc.poll() is not None:
+                    if not add and not jobs:
+                        return  # nothing left to hold
+                    proc = self.start(command)
+                    line = "".join(f"+{j}\n" for j in sorted(jobs))
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(line.encode("utf-8"))
+                    proc.stdin.flush()
+                    return
+                except OSError:
+                    self.procs.pop(command, None)
+            log.warning("no reaper holds job %s: a killed driver would leave it running", name)
+
+    def start(self, command: tuple[str, ...]) -> subprocess.Popen[bytes]:
+        """A reaper for ``command``; reapers of other commands that hold no job end (a process
+        that runs many executors, a test session, does not keep one for each)."""
+        for other, proc in list(self.procs.items()):
+            if not self.jobs.get(other):
+                del self.procs[other]
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()  # type: ignore[union-attr]
+                wait_exit(proc, 5)
+        script = resources.files(RUNTIME_PACKAGE).joinpath("sh", "reaper.sh")
+        with resources.as_file(script) as path:
+            proc = subprocess.Popen(
+                ["/bin/sh", str(path), *command],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.procs[command] = proc
+        return proc
+
+
+_REAPERS = _Reapers()
 
 
 def host_limits() -> dict[str, int]:

@@ -75,6 +75,46 @@ def test_a_killed_driver_leaves_nothing_running(tmp_path: Path, executor: str) -
         subprocess.run(["podman", "rm", "-f", *containers(**{LABEL_TASK: name})], check=False)
 
 
+SCATTER = """version 1.0
+workflow {name} {{
+  scatter (i in range(3)) {{ call sleeper {{ input: i = i }} }}
+}}
+task sleeper {{
+  input {{ Int i }}
+  command <<< echo ~{{i}}; sleep 300 >>>
+  runtime {{ docker: "busybox:latest" }}
+}}
+"""
+
+
+def test_a_killed_scatter_leaves_none_of_its_containers(tmp_path: Path) -> None:
+    """Tasks running at once share the driver's one reaper: all of them go with it."""
+    need_podman()
+    name = f"killedscatter{os.getpid()}"
+    src = tmp_path / f"{name}.wdl"
+    src.write_text(SCATTER.format(name=name))
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [str(BIN / "wfrewrite"), "run", str(src), "--executor", "podman", "--dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "MINIWDL__SCHEDULER__TASK_CONCURRENCY": "3"},
+    )
+    label = run_label_of(str(runs))
+    try:
+        assert until(lambda: len(containers(**{LABEL_RUN: label})) == 3, 60), "not all started"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert until(lambda: not containers(**{LABEL_RUN: label}), 20), (
+            "a task's container outlived its killed driver"
+        )
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        subprocess.run(["podman", "rm", "-f", *containers(**{LABEL_RUN: label})], check=False)
+
+
 def test_cleanup_and_the_next_run_sweep_what_a_dead_driver_left(tmp_path: Path) -> None:
     need_podman()
     runs = tmp_path / "runs"
