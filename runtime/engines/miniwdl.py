@@ -28,7 +28,10 @@ installed packages for plugins) and ``spare_docker_import`` (no docker SDK for a
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
+import json
 import logging
 import math
 import os
@@ -43,6 +46,7 @@ from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
 from WDL.runtime.error import OutputError, Terminated
 
+from wfrewrite.compiler.cache import private_dir
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
 from wfrewrite.compiler.wdl.load import supported_miniwdl
@@ -328,7 +332,8 @@ def cache_plugin_lookups() -> None:
     """miniwdl looks its plugins up in the installed packages' entry points for every task, one
     scan of every package per group (~10 ms each with Toil's dependencies installed, more when
     the task threads do it at once); within one `wfrewrite run` the answer never changes, so the
-    packages are scanned once, for every group, and each group's answer kept. miniwdl's own
+    packages are scanned once, for every group (and that scan kept for the next run:
+    ``miniwdl_entry_points``), and each group's answer kept. miniwdl's own
     ``load_all_plugins`` otherwise (its default plugins first; enabled as its enable and
     disable patterns say), for the miniwdl versions this release supports only."""
     if not supported_miniwdl():
@@ -349,21 +354,91 @@ def cache_plugin_lookups() -> None:
         with lock:
             if key not in cache:
                 if not scanned:
-                    import importlib_metadata  # miniwdl's own (its EntryPoint objects)
-
-                    scanned.append(importlib_metadata.entry_points())
+                    scanned.append(miniwdl_entry_points())
                 enable = cfg["plugins"].get_list("enable_patterns")
                 disable = cfg["plugins"].get_list("disable_patterns")
-                found = scanned[0].select(group=f"miniwdl.plugin.{group}")
+                found = [ep for ep in scanned[0] if ep.group == f"miniwdl.plugin.{group}"]
                 cache[key] = [
                     (
                         any(fnmatchcase(p.value, pat) for pat in enable)
                         and not any(fnmatchcase(p.value, pat) for pat in disable),
                         p,
                     )
-                    for p in cfg_module.default_plugins()[group] + list(found)
+                    for p in cfg_module.default_plugins()[group] + found
                 ]
         return iter(cache[key])
 
     load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]
     cfg_module.load_all_plugins = load_all_plugins
+
+
+def miniwdl_entry_points() -> list[Any]:
+    """The installed packages' miniwdl plugins (entry points of the ``miniwdl.plugin.*``
+    groups), as ``importlib_metadata`` finds them: a scan of every installed package (~23 ms
+    with Toil's dependencies), kept in the user's cache (``plugin_scans``) under a key that
+    changes whenever a package is installed, removed or has its entry points rewritten (the
+    mtimes of the path's directories and of each package's metadata); any doubt is a scan."""
+    import importlib_metadata  # miniwdl's own (its EntryPoint objects)
+
+    where = _installed_key()
+    path = os.path.join(private_dir("plugin-scans"), where + ".json") if where else ""
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return [importlib_metadata.EntryPoint(*ep) for ep in json.load(f)]
+        except (OSError, ValueError, TypeError):
+            pass
+    found = [
+        ep for ep in importlib_metadata.entry_points() if ep.group.startswith("miniwdl.plugin.")
+    ]
+    if path:
+        with contextlib.suppress(OSError):
+            tmp = f"{path}.{os.getpid()}"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump([[ep.name, ep.value, ep.group] for ep in found], f)
+            os.replace(tmp, path)
+            _prune(os.path.dirname(path), keep=8)
+    return found
+
+
+def _prune(directory: str, keep: int) -> None:
+    """Only the ``keep`` newest scans stay (one for each environment in use, in practice)."""
+    entries = sorted(
+        (e for e in os.scandir(directory) if e.name.endswith(".json")),
+        key=lambda e: e.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for e in entries[keep:]:
+        os.unlink(e.path)
+
+
+def _installed_key() -> str:
+    """A digest of what says which packages are installed where Python looks for them: the
+    names of the metadata directories and ``.pth`` files in each ``sys.path`` directory (one
+    added or removed changes it), and their mtimes and their entry_points.txt's (rewritten in
+    place); a path entry that is a file (a zip), by its mtime. "" if a directory cannot be
+    listed."""
+    h = hashlib.sha256(sys.version.encode())
+    for entry in sys.path:
+        where = entry or "."
+        if not os.path.isdir(where):
+            try:
+                stamp = os.stat(where).st_mtime_ns
+            except OSError:
+                stamp = -1
+            h.update(f"{entry}\0{stamp}\n".encode())
+            continue
+        h.update(f"{entry}\0dir\n".encode())
+        try:
+            names = sorted(os.listdir(where))
+        except OSError:
+            return ""
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")):
+                for sub in (name, os.path.join(name, "entry_points.txt")):
+                    try:
+                        mtime = os.stat(os.path.join(where, sub)).st_mtime_ns
+                    except OSError:
+                        mtime = 0
+                    h.update(f"{sub}\0{mtime}\n".encode())
+    return h.hexdigest()[:32]

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 
-
 def run_driver(tmp: Path, body: str) -> subprocess.Popen[str]:
     # the command's last word is the job's name: sh -c '...' reaped RECORD NAME
     script = tmp / "driver.py"
