@@ -6,7 +6,7 @@ tasks, Kubernetes Jobs), found by the labels every one of them carries.
     wfrewrite cleanup --job wfr-hello-5f2c0e1a2b3c --executor slurm    # one job, at once
     wfrewrite cleanup --label r3c1f... --force    # everything of that run, live drivers too
 
-A driver that dies, even by SIGKILL, has a reaper remove its task at once (``exec.base.reaper``);
+A driver that dies, even by SIGKILL, has its reaper remove its tasks at once (``exec.base.reaper``);
 every run also sweeps its own label when it starts. This command is for everything else.
 """
 

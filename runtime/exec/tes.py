@@ -32,7 +32,7 @@ shell there. The command's environment then goes into the TES executor's ``env``
 splices into a command line it splits on whitespace: a value with whitespace is refused by name.
 
 Ctrl-C, a terminating engine or a driver that ends while waiting cancel the task; a driver killed
-outright (Toil kills a worker's process group with SIGKILL) leaves it to the task's reaper
+outright (Toil kills a worker's process group with SIGKILL) leaves it to the driver's reaper
 (``base.reaper``), which runs ``wfrewrite cleanup --executor tes ... --job NAME``. Every task
 carries its ``Job.labels`` as tags (run, task, job, driver): ``cancel(name)`` finds a job's task
 by its job tag, ``sweep(run)`` cancels the tasks of a run whose driver is gone (their outboxes
