@@ -59,6 +59,7 @@ from ..options import Options, from_config
 from ..transport.remote import RemoteInputs, is_uri
 
 _executor_cache: dict[Options, executors.Executor] = {}
+_executor_lock = threading.Lock()
 # run dir -> (task, inputs), left by task_plugin for the container miniwdl creates next
 _pending: dict[str, tuple[Any, Any]] = {}
 _pending_lock = threading.Lock()
@@ -120,12 +121,13 @@ def _section_text(cfg: Any) -> tuple[Any, ...] | None:
 def executor_for(cfg: Any) -> executors.Executor:
     """The executor the config asks for, one per distinct set of options in this process."""
     options = options_of(cfg)
-    if options not in _executor_cache:
-        try:
-            _executor_cache[options] = executors.select(options)
-        except WfError as exn:
-            raise TaskError(render(exn)) from None
-    return _executor_cache[options]
+    with _executor_lock:  # the tasks' threads ask at once: one executor (and its uploads) each
+        if options not in _executor_cache:
+            try:
+                _executor_cache[options] = executors.select(options)
+            except WfError as exn:
+                raise TaskError(render(exn)) from None
+        return _executor_cache[options]
 
 
 class TaskError(Error.RuntimeError):

@@ -106,3 +106,38 @@ def test_wfrewrite_run_drives_the_workflow(tmp_path: Path, reference: dict) -> N
     )
     assert p.returncode == 0, p.stderr[-3000:]
     assert summary(json.loads(p.stdout)) == reference
+
+
+def test_tasks_asking_at_once_share_one_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """miniwdl's task threads ask for their executor at the same moment: they get one, and so
+    share its transport's uploads (an input put in the store once). The executor is a stand-in
+    that takes a while to make, to widen the window."""
+    import logging
+    import threading
+    import time
+
+    from WDL.runtime import config
+
+    from wfrewrite.runtime.engines import miniwdl
+    from wfrewrite.runtime.options import Options, to_config
+
+    made: list[object] = []
+
+    def slow_select(options: Options) -> object:
+        time.sleep(0.05)
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(miniwdl.executors, "select", slow_select)
+    monkeypatch.setattr(miniwdl, "_executor_cache", {})
+    cfg = config.Loader(logging.getLogger("test"), [])
+    cfg.override({"wfrewrite": to_config(Options(executor="local", run_label="at-once"))})
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(miniwdl.executor_for(cfg))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and got == made * 6
