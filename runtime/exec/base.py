@@ -241,19 +241,27 @@ class _Reapers:
     """This process's reapers, one for each cleanup command, and the jobs each holds."""
 
     def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self.forget)
+
+    def _reset(self) -> None:
         self.lock = threading.Lock()
         self.procs: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
         self.jobs: dict[tuple[str, ...], set[str]] = {}
-        os.register_at_fork(after_in_child=self.forget)
 
     def forget(self) -> None:
-        """In a forked child: its parent's reapers are the parent's (the pipes are closed here,
-        so that the parent's death still ends them), and the lock may be held by a thread
-        that is not here."""
-        for proc in self.procs.values():
-            with contextlib.suppress(OSError):
-                os.close(proc.stdin.fileno())  # type: ignore[union-attr]
-        self.__init__()  # type: ignore[misc]
+        """In a forked child: its parent's reapers are the parent's. Its copy of each pipe
+        becomes /dev/null (so that the parent's death still ends them, and the pipe's file
+        object, when it goes, closes nothing else that took its number); the lock may be held
+        by a thread that is not here."""
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for proc in self.procs.values():
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(null, proc.stdin.fileno())  # type: ignore[union-attr]
+        finally:
+            os.close(null)
+        self._reset()
 
     def tell(self, command: tuple[str, ...], name: str, *, add: bool) -> None:
         with self.lock:

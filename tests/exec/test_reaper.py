@@ -5,11 +5,13 @@ driver is a child Python, the cleanup command a shell that records its argument.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -29,6 +31,25 @@ def run_driver(tmp: Path, body: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def ready_driver(tmp: Path, body: str) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The driver running ``body`` once it has said "ready", and the file its reaper records
+    in; killed (its process group) on the way out if it still runs."""
+    proc = run_driver(tmp, body)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc, tmp / "reaped"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL to the driver's whole process group, as Toil kills a job."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
 
 
 def reapers_of(record: Path) -> list[str]:
@@ -57,21 +78,14 @@ def test_one_reaper_holds_the_jobs_and_reaps_only_those_still_running(tmp_path: 
         "        print('ready', flush=True)\n"
         "        time.sleep(300)\n"
     )
-    proc = run_driver(tmp_path, body)
-    record = tmp_path / "reaped"
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    with ready_driver(tmp_path, body) as (proc, record):
         assert len(reapers_of(record)) == 1, "one reaper for the jobs of one command"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill(proc)
         assert reaped(record, {"a", "b", "c"}) == {"a", "b", "c"}
         deadline = time.monotonic() + 10
         while reapers_of(record) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not reapers_of(record), "the reaper ends once it has reaped"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_driver_that_ends_its_jobs_leaves_nothing_to_reap(tmp_path: Path) -> None:
@@ -94,13 +108,41 @@ def test_a_reaper_killed_by_hand_is_started_again_with_the_jobs_held(tmp_path: P
         "        print('ready', flush=True)\n"
         "        time.sleep(300)\n"
     )
+    with ready_driver(tmp_path, body) as (proc, record):
+        kill(proc)
+        assert reaped(record, {"a", "b"}) == {"a", "b"}
+
+
+def test_a_forked_child_does_not_keep_its_parents_reaper_waiting(tmp_path: Path) -> None:
+    """A child forked while a job is held (as Toil's forking worker starts its workers) gives
+    up its copy of the reaper's pipe: the parent's death alone ends the pipe, and the job is
+    reaped while the child lives on (it says "ready" once it is in a session of its own)."""
+    body = (
+        "import os\n"
+        "with reaper(argv('a')):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        os.setsid()\n"
+        "        print('ready', os.getpid(), flush=True)\n"
+        "        time.sleep(300)\n"
+        "        os._exit(0)\n"
+        "    time.sleep(300)\n"
+    )
     proc = run_driver(tmp_path, body)
     record = tmp_path / "reaped"
+    child = 0
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert reaped(record, {"a", "b"}) == {"a", "b"}
+        assert proc.stdout is not None
+        said, _, pid = proc.stdout.readline().strip().partition(" ")
+        assert said == "ready"
+        child = int(pid)
+        kill(proc)
+        assert reaped(record, {"a"}) == {"a"}
+        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state != "Z", "the child lives on, in a session of its own"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
