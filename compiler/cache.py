@@ -3,6 +3,7 @@
     cache_root()                  # "$XDG_CACHE_HOME/wfrewrite", else "~/.cache/wfrewrite"
     private_dir("cwl-schemas")    # made (0700) and returned; "" if it is not the user's own
                                   # or others may write to it: no cache then
+    write_entry(path, data)       # whole or not at all (a reader never sees half of it)
 
 The miniwdl parser tables (compiler/wdl/load.py) and CWL's parsed schemas (compiler/cwl/
 schemas.py) are pickles, kept only in a ``private_dir``, as is the list of miniwdl plugins the
@@ -13,7 +14,9 @@ was made from, so deleting any of it costs the next run its start-up time, nothi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 
 def cache_root() -> str:
@@ -33,3 +36,18 @@ def private_dir(*parts: str) -> str:
     if st.st_uid != os.getuid() or st.st_mode & 0o022:
         return ""
     return path
+
+
+def write_entry(path: str, data: bytes, mode: int = 0o600) -> None:
+    """``data`` at ``path``, whole: written beside it under a name of this process and thread,
+    then renamed over it; OSError if it cannot be (a cache that cannot be written is no cache:
+    the callers carry on without)."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

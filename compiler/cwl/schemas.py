@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from importlib import metadata, resources
 from typing import Any
 
-from ..cache import private_dir
+from ..cache import private_dir, write_entry
 
 SCHEMA_URLS = "https://w3id.org/cwl/"  # where schema-salad's loader names the packaged schemas
 
@@ -105,13 +105,8 @@ def _parsed(text: str, parse: Any) -> list[Any]:
             pass
     docs = parse()
     if path:
-        try:
-            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
-            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-                pickle.dump(docs, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except Exception:  # a cache that cannot be written is no cache
-            pass
+        with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
+            write_entry(path, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
     return docs
 
 

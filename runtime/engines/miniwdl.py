@@ -46,7 +46,7 @@ from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
 from WDL.runtime.error import OutputError, Terminated
 
-from wfrewrite.compiler.cache import private_dir
+from wfrewrite.compiler.cache import private_dir, write_entry
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
 from wfrewrite.compiler.wdl.load import supported_miniwdl
@@ -377,9 +377,9 @@ def cache_plugin_lookups() -> None:
 def miniwdl_entry_points() -> list[Any]:
     """The installed packages' miniwdl plugins (entry points of the ``miniwdl.plugin.*``
     groups), as ``importlib_metadata`` finds them: a scan of every installed package (~23 ms
-    with Toil's dependencies), kept in the user's cache (``plugin_scans``) under a key that
-    changes whenever a package is installed, removed or has its entry points rewritten (the
-    mtimes of the path's directories and of each package's metadata); any doubt is a scan."""
+    with Toil's dependencies), kept in the user's cache (``plugin-scans/``) under a key that
+    changes whenever a package is installed, removed or has its entry points rewritten
+    (``_installed_key``); any doubt is a scan."""
     import importlib_metadata  # miniwdl's own (its EntryPoint objects)
 
     where = _installed_key()
@@ -395,10 +395,7 @@ def miniwdl_entry_points() -> list[Any]:
     ]
     if path:
         with contextlib.suppress(OSError):
-            tmp = f"{path}.{os.getpid()}"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump([[ep.name, ep.value, ep.group] for ep in found], f)
-            os.replace(tmp, path)
+            write_entry(path, json.dumps([[ep.name, ep.value, ep.group] for ep in found]).encode())
             _prune(os.path.dirname(path), keep=8)
     return found
 

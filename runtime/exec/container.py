@@ -27,7 +27,7 @@ import shutil
 import subprocess
 from typing import ClassVar
 
-from wfrewrite.compiler.cache import cache_root
+from wfrewrite.compiler.cache import cache_root, write_entry
 from wfrewrite.compiler.diagnostics import TaskFailed, Unsupported
 from wfrewrite.compiler.plan import CONTAINER_ROOT, Facts, ImageFacts, Pass, TaskPlan
 from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_candidates
@@ -51,10 +51,7 @@ def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
             with open(path, encoding="ascii") as f:
                 return {"yes": True, "no": False}.get(f.read().strip())
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write("yes\n" if value else "no\n")
-        os.replace(tmp, path)
+        write_entry(path, b"yes\n" if value else b"no\n", mode=0o666)
     except OSError:
         pass
     return value
