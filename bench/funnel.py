@@ -1,7 +1,7 @@
 """bench/funnel: what a trivial task costs through the tes executor over a bare TES task on Funnel.
 
-    bare       py-tes: create a busybox `echo hi` task, poll it (view MINIMAL, as the executor
-               does: runtime/exec/tes.py next_poll) until COMPLETE
+    bare       py-tes: create a busybox `echo hi` task, poll it (view MINIMAL on a kept-open
+               connection, as the executor does: runtime/exec/tes.py next_poll) until COMPLETE
     executor   the tes executor in this process: prepare (the script, the store) and run (submit,
                wait, fetch the manifest and the output) a one-line WDL-like plan
     cli        `wfrewrite run triv.wdl --executor tes` (Python, miniwdl, the executor), against
@@ -42,10 +42,12 @@ def bare(url: str) -> float:
     task = tes.Task(executors=[tes.Executor(image="busybox:latest", command=["echo", "hi"])])
     t0 = time.perf_counter()
     task_id = client.create_task(task)
+    from floor import tes_state
+
     from wfrewrite.runtime.exec.tes import POLL_FIRST, next_poll
 
     delay = POLL_FIRST
-    while client.get_task(task_id, view="MINIMAL").state not in ("COMPLETE", "EXECUTOR_ERROR"):
+    while tes_state(url, task_id) not in ("COMPLETE", "EXECUTOR_ERROR"):
         time.sleep(delay)
         delay = next_poll(delay, time.perf_counter() - t0)
     return time.perf_counter() - t0

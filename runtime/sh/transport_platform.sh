@@ -9,7 +9,15 @@
 ## file the manifest lists, the logs and the manifest itself are linked under WF_OUTBOX at
 ## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs;
 ## empty files but the manifest stay out (the manifest says they are empty, the driver makes
-## them: a TES server uploads the files of a directory one after the other).
+## them: a TES server uploads the files of a directory one after the other). Where the image
+## has tar, the manifest and the small files (WF_BUNDLE_FILE_MAX each, WF_BUNDLE_MAX and
+## WF_BUNDLE_FILES_MAX in all) then go as one WF_META/bundle.tar instead (each file costs a TES
+## server a PUT, and Funnel a listing of the bucket): the driver reads its members by name
+## (runtime/transport/fetch.py open_bundle). Without tar, or when tar fails, they go one by one.
+
+WF_BUNDLE_FILE_MAX=1048576
+WF_BUNDLE_MAX=16777216
+WF_BUNDLE_FILES_MAX=1000
 
 wf_transport_probe() {
     if [ -n "$WF_OUTBOX" ]; then
@@ -30,15 +38,21 @@ wf_transport_unstage() {
         return 0
     }
     # an empty file stays out (the driver makes it): each file costs the platform an upload
-    [ ! -s "$WF_STDOUT" ] || wf_outbox "${WF_STDOUT#"$WF_ROOT"/}" || :
-    [ ! -s "$WF_STDERR" ] || wf_outbox "${WF_STDERR#"$WF_ROOT"/}" || :
+    for _pu_log in "$WF_STDOUT" "$WF_STDERR"; do
+        if [ -s "$_pu_log" ] && wf_outbox "${_pu_log#"$WF_ROOT"/}" && [ -n "$_po_new" ]; then
+            _pu_n=$(wc -c <"$_pu_log") && wf_bundle_add "${_pu_log#"$WF_ROOT"/}" "${_pu_n##*[!0-9]}"
+        fi
+    done
     [ -f "$WF_META/outputs.tsv" ] || return 0
     # the manifest lists what went in; an output that could not makes the outcome upload_failed
     _pu_fail=
     while IFS=$WF_TAB read -r _pu_name _pu_type _pu_path _pu_size _pu_rest; do
-        if [ "$_pu_type" = file ] && [ "$_pu_size" != 0 ] && ! wf_outbox "$_pu_path"; then
-            _pu_fail=$_pu_path
-            continue
+        if [ "$_pu_type" = file ] && [ "$_pu_size" != 0 ]; then
+            if ! wf_outbox "$_pu_path"; then
+                _pu_fail=$_pu_path
+                continue
+            fi
+            [ -z "$_po_new" ] || wf_bundle_add "$_pu_path" "$_pu_size"
         fi
         printf '%s\t%s\t%s\t%s\t%s\n' "$_pu_name" "$_pu_type" "$_pu_path" "$_pu_size" "$_pu_rest"
     done <"$WF_META/outputs.tsv" >"$WF_META/outputs.box"
@@ -59,17 +73,50 @@ wf_transport_commit() {
     _pc_rel=${WF_META#"$WF_ROOT"/}/manifest.json
     # the manifest goes in last, and only if every file it lists went in before it
     if wf_outbox "$_pc_rel"; then
+        wf_bundle "$_pc_rel"
         WF_DELIVERED=1
     else
         return 1
     fi
 }
 
+# wf_bundle_add REL SIZE: REL, just put in the outbox, goes in the bundle if it is small (and
+# its name fits a tar header whatever the tar).
+wf_bundle_add() {
+    [ "$2" -le "$WF_BUNDLE_FILE_MAX" ] 2>/dev/null && [ "${#1}" -lt 100 ] || return 0
+    printf '%s\t%s\n' "$2" "$1" >>"$WF_META/bundle.list"
+}
+
+# wf_bundle MANIFEST_REL: the manifest and the files of bundle.list, up to the limits, replaced
+# in the outbox by one tar of them (at the manifest's side); nothing changes if tar fails.
+wf_bundle() {
+    [ -s "$WF_META/bundle.list" ] && command -v tar >/dev/null 2>&1 || return 0
+    _pb_n=0 _pb_total=0
+    set -- "./$1"
+    while IFS=$WF_TAB read -r _pb_size _pb_rel; do
+        [ "$_pb_n" -lt "$WF_BUNDLE_FILES_MAX" ] || break
+        [ $((_pb_total + _pb_size)) -le "$WF_BUNDLE_MAX" ] || continue
+        _pb_total=$((_pb_total + _pb_size)) _pb_n=$((_pb_n + 1))
+        set -- "$@" "./$_pb_rel"
+    done <"$WF_META/bundle.list"
+    [ "$_pb_n" -gt 0 ] || return 0
+    # the manifest went in last: the tar goes in whole (a rename) before its members leave
+    if tar -cf "$WF_META/bundle.tar" -C "$WF_OUTBOX" "$@" 2>"$WF_META/bundle.err" &&
+        mv -f "$WF_META/bundle.tar" "$WF_OUTBOX/${1%/*}/bundle.tar"; then
+        (cd "$WF_OUTBOX" && rm -f "$@") || :
+    else
+        wf_say "note: the outputs go one by one (tar: $(cat "$WF_META/bundle.err"))"
+        rm -f "$WF_META/bundle.tar"
+    fi
+}
+
 # wf_outbox REL: the file WF_ROOT/REL at WF_OUTBOX/REL: a hard link, or a copy (of a symlink,
-# or of an input the platform mounted from elsewhere); returns 1 if neither works.
+# or of an input the platform mounted from elsewhere); returns 1 if neither works. _po_new is
+# empty if it was there already.
 wf_outbox() {
-    _po_dst=$WF_OUTBOX/$1
+    _po_dst=$WF_OUTBOX/$1 _po_new=
     [ ! -e "$_po_dst" ] || return 0
+    _po_new=1
     [ -d "${_po_dst%/*}" ] || mkdir -p "${_po_dst%/*}" || return 1
     if [ ! -L "$WF_ROOT/$1" ] && ln "$WF_ROOT/$1" "$_po_dst" 2>/dev/null; then
         return 0

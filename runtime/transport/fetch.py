@@ -8,6 +8,17 @@
         # a file listed with size 0 is made here, never read: the platform's outbox leaves
         # it out (so does a log that is empty)
 
+A platform's outbox may hold one tar, ``wfrewrite/bundle.tar``, in place of the manifest and
+the small files (``runtime/sh/transport_platform.sh`` wf_bundle): ``open_bundle`` reads it
+once, and its members are read by the names the manifest lists, checked the same way; nothing
+in it is unpacked, and a name it does not hold is read from the store as before.
+
+    with open_bundle(lambda f: store.get(prefix + "wfrewrite/bundle.tar", f), prefix) as bundle:
+        # bundle.names == {"wfrewrite/manifest.json", "work/n.txt", "stderr.txt"} (regular
+        # files and hard links only: a symlink or device in it is never read)
+        fetch_listed(from_bundle(bundle, get), plan, "/runs/t1")
+        # work/n.txt from the tar, size and sha1 checked; work/big.bam (not in it) with get
+
 The manifest is the commit point: an object it does not list is never taken for an output, and
 every file it lists must come with the size and sha1 it records (``stores.get_checked`` checks
 them before the file takes its name). The ``url`` transport reads what the script uploaded, the
@@ -16,10 +27,14 @@ them before the file takes its name). The ``url`` transport reads what the scrip
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
-from typing import IO, Any
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO, Any, BinaryIO
 
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.compiler.plan import TaskPlan
@@ -109,3 +124,66 @@ TYPES = ("file", "directory")
 def logs_of(plan: TaskPlan) -> list[str]:
     """The command's stdout and stderr, relative to the task's root."""
     return [plan.layout.relative(p) for p in (plan.stdout, plan.stderr)]
+
+
+def from_bundle(bundle: Bundle, get: Getter) -> Getter:
+    """``get``, but what ``bundle`` holds is read from it (checked the same way)."""
+
+    def got(
+        rel: str,
+        dest: str,
+        size: int | None,
+        sha1: str | None,
+        verify: Callable[[IO[bytes]], str | None],
+    ) -> bool:
+        if rel in bundle.names:
+            return get_checked(bundle.read, rel, dest, size, sha1, verify)
+        return get(rel, dest, size, sha1, verify)
+
+    return got
+
+
+class Bundle:
+    """The regular files (and hard links to them) of a tar, by name (a leading ./ dropped)."""
+
+    def __init__(self, tar: tarfile.TarFile | None, where: str) -> None:
+        self.tar, self.where = tar, where
+        self.members = {}
+        for m in tar.getmembers() if tar else ():
+            if m.isreg() or m.islnk():
+                self.members[m.name.removeprefix("./")] = m
+        self.names = set(self.members)
+
+    def read(self, rel: str, dest: BinaryIO) -> bool:
+        """A ``stores.Reader``: the member ``rel`` into ``dest`` (False: no such member)."""
+        member = self.members.get(rel)
+        if member is None or self.tar is None:
+            return False
+        dest.seek(0)
+        dest.truncate()
+        try:
+            src = self.tar.extractfile(member)
+            if src is None:
+                return False
+            shutil.copyfileobj(src, dest)
+        except (tarfile.TarError, KeyError, OSError) as e:
+            raise TaskFailed(f"{self.where}: cannot read {rel} from it ({e})") from None
+        return True
+
+
+@contextlib.contextmanager
+def open_bundle(get: Callable[[BinaryIO], bool], where: str) -> Iterator[Bundle]:
+    """The bundle ``get`` writes to a file, as a Bundle (one with no members if there is
+    none); a tar that cannot be read is a TaskFailed naming ``where``."""
+    with tempfile.TemporaryFile() as f:
+        if not get(f):
+            yield Bundle(None, where)
+            return
+        f.seek(0)
+        try:
+            tar = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 (closed below)
+            bundle = Bundle(tar, where)
+        except (tarfile.TarError, OSError) as e:
+            raise TaskFailed(f"{where}: not a whole tar ({e})") from None
+        with tar:
+            yield bundle

@@ -29,7 +29,10 @@ files, each by content (Funnel's S3 client takes a key that begins another key, 
 
 Why an outbox: the server uploads no outputs of an executor that failed, and a missing FILE
 output fails the whole task, so the outputs go as one DIRECTORY (the script links every file
-the manifest lists into it and exits 0; its outcome is in the manifest).
+the manifest lists into it and exits 0; its outcome is in the manifest). Where the image has
+tar, the manifest and the small files go in it as one ``wfrewrite/bundle.tar`` (Funnel pays a
+PUT, a HEAD and a listing of the whole bucket for each file it uploads); ``fetch`` reads the
+files the manifest lists from it by name (``fetch.open_bundle``), the others from the store.
 
 Stores: ``s3://bucket/prefix`` (``--s3-endpoint``), which the server reads and writes itself,
 or ``file:///shared/dir``, a directory it shares with this machine (inputs go in as hard links,
@@ -59,7 +62,7 @@ from wfrewrite.compiler.plan.passes import platform_transport
 from ..job import Job
 from ..options import Options
 from .base import Transport
-from .fetch import fetch_listed
+from .fetch import fetch_listed, from_bundle, open_bundle
 from .remote import RemoteInputs
 from .stores import Head, S3Store, Store, file_sha1, head_size, open_store
 
@@ -67,6 +70,7 @@ log = logging.getLogger("wfrewrite.transport.platform")
 
 STAGE = "stage"  # the staging dir under the task's root, where the platform puts the inputs
 OUTBOX = "outbox"  # under the meta dir: the one DIRECTORY output
+BUNDLE = "bundle.tar"  # under the meta dir in the outbox: the manifest and the small files
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@%=,-]")
 # A local directory of more files than this goes as one DIRECTORY input (a tree in the store)
 # rather than one input per file: the TES task stays small (a task of a megabyte or two
@@ -355,16 +359,20 @@ class PlatformTransport(RemoteInputs, Transport):
             return True
         prefix = outbox_key(bound.job)
         store = self.store
+        bundle_rel = f"{plan.layout.relative(plan.layout.meta)}/{BUNDLE}"
+
         try:
-            if not fetch_listed(
-                lambda rel, dest, size, sha1, verify: store.fetch_file(
-                    prefix + rel, dest, size, sha1, verify
-                ),
-                plan,
-                host_root,
-                empty_logs_out=True,
-            ):
-                return False
+            with open_bundle(
+                lambda f: store.get(prefix + bundle_rel, f), store.platform_url(prefix + bundle_rel)
+            ) as bundle:
+                get = from_bundle(
+                    bundle,
+                    lambda rel, dest, size, sha1, verify: store.fetch_file(
+                        prefix + rel, dest, size, sha1, verify
+                    ),
+                )
+                if not fetch_listed(get, plan, host_root, empty_logs_out=True):
+                    return False
             self.restore_placeholders(plan, host_root, bound.placeholders)
             return True
         finally:

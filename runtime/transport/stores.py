@@ -48,6 +48,10 @@ from ..options import Options
 # S3 SigV4 presigned URLs live at most 7 days.
 MAX_EXPIRY = 7 * 24 * 3600
 CHUNK = 1 << 20
+# S3Store.get: one GET up to this size, s3transfer's ranged GETs above it; a body that breaks
+# off is read again, this many times in all.
+ONE_GET_MAX = 8 * CHUNK
+BODY_ATTEMPTS = 3
 
 # (path under the task's root, file to write) -> False if there is no such object
 Reader = Callable[[str, BinaryIO], bool]
@@ -261,18 +265,38 @@ class S3Store(Store):
         return "post", post["url"], prefix, fields
 
     def get(self, key: str, dest: BinaryIO) -> bool:
-        from botocore.exceptions import ClientError
+        """One GET streamed into ``dest`` (~1 ms of CPU, against ~4 ms for s3transfer's HEAD and
+        thread pool); an object above ONE_GET_MAX goes through s3transfer's ranged GETs. A body
+        that breaks off is read again, BODY_ATTEMPTS times in all."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        dest.seek(0)
-        dest.truncate()
         with s3_errors(f"GET s3://{self.bucket}/{key}"):
-            try:
-                self.s3.download_fileobj(self.bucket, key, dest)
-            except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-                    return False
-                raise
-        return True
+            for attempt in range(1, BODY_ATTEMPTS + 1):
+                dest.seek(0)
+                dest.truncate()
+                try:
+                    got = self.s3.get_object(Bucket=self.bucket, Key=key)
+                except ClientError as e:
+                    if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                        return False
+                    raise
+                body = got["Body"]
+                try:
+                    if int(got.get("ContentLength") or 0) > ONE_GET_MAX:
+                        body.close()
+                        dest.seek(0)
+                        self.s3.download_fileobj(self.bucket, key, dest)
+                        return True
+                    for chunk in body.iter_chunks(CHUNK):
+                        dest.write(chunk)
+                    return True
+                except BotoCoreError:
+                    if attempt == BODY_ATTEMPTS:
+                        raise
+                    log.info("GET s3://%s/%s: the body broke off; again", self.bucket, key)
+                finally:
+                    body.close()
+        raise AssertionError("unreachable")
 
     def output_reader(self, spec: UrlSpec) -> Reader:
         return lambda rel, dest: self.get(spec.key_prefix + rel, dest)
@@ -330,16 +354,18 @@ class S3Store(Store):
         self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
 
     def delete_prefix(self, prefix: str) -> int:
-        keys = [
-            {"Key": obj["Key"]}
-            for page in self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            )
-            for obj in page.get("Contents", [])
-        ]
-        for i in range(0, len(keys), 1000):
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000]})
-        return len(keys)
+        """Delete every object under ``prefix``, a page (up to 1000 keys) at a time; how many."""
+        gone = 0
+        extra: dict[str, str] = {}
+        while True:
+            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **extra)
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                gone += len(keys)
+            if not page.get("IsTruncated"):
+                return gone
+            extra = {"ContinuationToken": page["NextContinuationToken"]}
 
 
 class FileStore(Store):

@@ -189,7 +189,8 @@ def test_wdl_task_through_s3(bed: Bed) -> None:
 @pytest.mark.parametrize("store", ["s3", "file"])
 def test_empty_files_stay_out_of_the_outbox(bed: Bed, tmp_path: Path, store: str) -> None:
     """Funnel uploads an outbox's files one after the other: the empty ones (an output, the
-    empty stderr) stay out, and the driver makes them from the manifest, empty, in place."""
+    empty stdout) stay out, and the driver makes them from the manifest, empty, in place; the
+    small ones go as one tar, read back by name."""
     body = """task t {
   command <<< : > empty.txt; echo hi > full.txt; echo said >&2; : >&1 >>>
   output { File empty = "empty.txt"
@@ -205,12 +206,9 @@ def test_empty_files_stay_out_of_the_outbox(bed: Bed, tmp_path: Path, store: str
     assert Path(out["t.full"]).read_text() == "hi\n" and out["t.err"] == "said"
     run = Path(r.json["dir"])
     assert (run / "stdout.txt").read_bytes() == b"" and (run / "stderr.txt").exists()
+    # the manifest, stderr.txt and work/full.txt went in one tar (busybox has tar): one upload
     sent = tes_task(bed.tes, task_id_of(run))["logs"][0]["outputs"]
-    assert sorted(o["path"].split("/outbox/")[1] for o in sent) == [
-        "stderr.txt",
-        "wfrewrite/manifest.json",
-        "work/full.txt",
-    ]
+    assert sorted(o["path"].split("/outbox/")[1] for o in sent) == ["wfrewrite/bundle.tar"]
 
 
 def test_wdl_task_through_a_shared_directory(bed: Bed) -> None:
@@ -750,3 +748,44 @@ def test_a_task_the_server_keeps_running_past_its_time_limit_is_given_up(
     monkeypatch.setattr(ex, "state", lambda task_id: "QUEUED")  # queued: no time limit yet
     with pytest.raises(TaskFailed, match="terminating"):
         ex.wait("t-2", lambda: time.monotonic() - start > 3, time_limit=1)
+
+
+def test_polls_keep_their_connection_and_open_another_when_it_is_closed() -> None:
+    """``state`` asks on a connection it keeps open, and opens a new one, without a word, when
+    the server has closed it. A stand-in server (http.server) closes it on purpose, which Funnel
+    does only when it restarts."""
+    import http.server
+    import threading
+
+    from wfrewrite.runtime.exec import select
+
+    seen: list[tuple[int, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append((self.client_address[1], self.path))
+            body = json.dumps({"id": "t-1", "state": "RUNNING" if len(seen) < 4 else "COMPLETE"})
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            if len(seen) == 2:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ex = select(Options(executor="tes", tes_url=f"http://127.0.0.1:{server.server_port}/"))
+        assert [ex.state("t-1") for _ in range(4)] == ["RUNNING"] * 3 + ["COMPLETE"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {p for _, p in seen} == {"/ga4gh/tes/v1/tasks/t-1?view=MINIMAL"}
+    ports = [port for port, _ in seen]
+    assert ports[0] == ports[1] != ports[2] == ports[3]

@@ -1,0 +1,201 @@
+"""The platform transport's bundle, without a platform: the script (run for real under dash,
+busybox sh with a busybox-only PATH, and bash) in outbox mode puts the manifest and the small
+files in the outbox as one ``wfrewrite/bundle.tar``, or one by one where there is no tar; the
+driver (``fetch.open_bundle``, ``fetch.from_bundle``, ``fetch.fetch_listed``) reads them back by
+name, sizes and sha1s checked, and refuses a damaged tar. Funnel's own uploads of a bundle are in
+tests/exec/test_tes.py."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import IO, BinaryIO
+
+import pytest
+from conftest import shells
+
+from wfrewrite.compiler.diagnostics import TaskFailed
+from wfrewrite.compiler.emit import emit
+from wfrewrite.compiler.plan import Capture, Command, Layout, TaskPlan, check
+from wfrewrite.runtime.transport.fetch import fetch_listed, from_bundle, open_bundle
+from wfrewrite.runtime.transport.stores import get_checked
+
+SHELLS = dict(shells())
+BIG = 2 << 20  # above the script's WF_BUNDLE_FILE_MAX (1 MiB): it goes on its own
+
+COMMAND = f"""echo hi > small.txt
+ln small.txt same.txt
+head -c {BIG} /dev/zero > big.bin
+: > empty.txt
+echo said >&2
+"""
+
+
+def bundle_plan(root: Path) -> TaskPlan:
+    lay = Layout.under(str(root))
+    outputs = {"small": "small.txt", "same": "same.txt", "big": "big.bin", "empty": "empty.txt"}
+    return check(
+        TaskPlan(
+            name="t",
+            lang="wdl",
+            layout=lay,
+            transport="platform",
+            command=Command(script=COMMAND),
+            stdout=f"{lay.root}/stdout.txt",
+            stderr=f"{lay.root}/stderr.txt",
+            outputs=tuple(outputs),
+            captures=tuple(Capture(output=k, kind="path", pattern=v) for k, v in outputs.items()),
+        )
+    )
+
+
+def run_outbox(plan: TaskPlan, shell: str, path: str, tmp: Path) -> Path:
+    """Run ``plan``'s script as a platform does (``all outbox``); its outbox."""
+    script = tmp / "script.sh"
+    script.write_text(emit(plan))
+    argv = [shutil.which(SHELLS[shell][0]) or SHELLS[shell][0], *SHELLS[shell][1:]]
+    p = subprocess.run(
+        [*argv, str(script), "all", "outbox"],
+        env=dict(os.environ, PATH=path),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    return Path(plan.layout.meta) / "outbox"
+
+
+def listing(top: Path) -> list[str]:
+    return sorted(str(p.relative_to(top)) for p in top.rglob("*") if p.is_file())
+
+
+def outbox_getter(outbox: Path):  # type: ignore[no-untyped-def]
+    """A fetch.Getter reading the outbox as a platform would have put it in a store."""
+
+    def read(rel: str, f: IO[bytes]) -> bool:
+        try:
+            f.write((outbox / rel).read_bytes())
+        except FileNotFoundError:
+            return False
+        return True
+
+    return lambda rel, dest, size, sha1, verify: get_checked(read, rel, dest, size, sha1, verify)
+
+
+def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> None:
+    bundle_path = outbox / "wfrewrite" / "bundle.tar"
+
+    def get_bundle(f: BinaryIO) -> bool:
+        if not bundle_path.exists():
+            return False
+        f.write(bundle_path.read_bytes())
+        return True
+
+    with open_bundle(get_bundle, str(bundle_path)) as bundle:
+        assert fetch_listed(
+            from_bundle(bundle, outbox_getter(outbox)), plan, str(home), empty_logs_out=True
+        )
+
+
+def check_home(home: Path) -> None:
+    work = home / "work"
+    assert (work / "small.txt").read_text() == "hi\n" == (work / "same.txt").read_text()
+    assert (work / "big.bin").stat().st_size == BIG and (work / "empty.txt").read_bytes() == b""
+    assert (home / "stderr.txt").read_text() == "said\n"
+    assert (home / "stdout.txt").read_bytes() == b""
+
+
+@pytest.fixture(params=list(SHELLS))
+def shell(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_small_files_go_as_one_tar(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
+    """The manifest, the small outputs (one a hard link of another: a link member in the tar)
+    and the stderr go as one tar; the big output on its own, the empty ones not at all."""
+    plan = bundle_plan(tmp_path / "task")
+    path = str(busybox_bin) if shell == "busybox" else os.environ["PATH"]
+    outbox = run_outbox(plan, shell, path, tmp_path)
+    assert listing(outbox) == ["wfrewrite/bundle.tar", "work/big.bin"]
+    with tarfile.open(outbox / "wfrewrite" / "bundle.tar") as tar:
+        kinds = {m.name.removeprefix("./"): m.type for m in tar.getmembers()}
+    assert set(kinds) == {"wfrewrite/manifest.json", "work/small.txt", "work/same.txt", "stderr.txt"}
+    assert tarfile.LNKTYPE in (kinds["work/small.txt"], kinds["work/same.txt"])
+    home = tmp_path / "home"
+    fetch_home(plan, outbox, home)
+    check_home(home)
+
+
+def test_without_tar_the_files_go_one_by_one(busybox_bin: Path, tmp_path: Path) -> None:
+    """An image without tar (dash and busybox's other tools: busybox sh would run its own tar
+    applet whatever the PATH): the outbox holds the files as they are, and they come home."""
+    bare = tmp_path / "no-tar"
+    shutil.copytree(busybox_bin, bare, symlinks=True)
+    (bare / "tar").unlink()
+    plan = bundle_plan(tmp_path / "task")
+    outbox = run_outbox(plan, "dash", str(bare), tmp_path)
+    assert listing(outbox) == [
+        "stderr.txt",
+        "wfrewrite/manifest.json",
+        "work/big.bin",
+        "work/same.txt",
+        "work/small.txt",
+    ]
+    home = tmp_path / "home"
+    fetch_home(plan, outbox, home)
+    check_home(home)
+
+
+def tar_of(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return buf.getvalue()
+
+
+def bundle_of(raw: bytes):  # type: ignore[no-untyped-def]
+    def get(f: BinaryIO) -> bool:
+        f.write(raw)
+        return True
+
+    return open_bundle(get, "s3://b/out/j/wfrewrite/bundle.tar")
+
+
+def test_only_regular_files_and_hard_links_are_read(tmp_path: Path) -> None:
+    """A symlink, a directory or a device in the tar is never read, whatever its name; a
+    hard link reads the member it names, inside the tar."""
+    link = tarfile.TarInfo("./work/link.txt")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    hard = tarfile.TarInfo("./work/hard.txt")
+    hard.type, hard.linkname = tarfile.LNKTYPE, "./work/a.txt"
+    dev = tarfile.TarInfo("work/dev")
+    dev.type = tarfile.CHRTYPE
+    raw = tar_of([(tarfile.TarInfo("./work/a.txt"), b"a\n"), (link, b""), (hard, b""), (dev, b"")])
+    with bundle_of(raw) as bundle:
+        assert bundle.names == {"work/a.txt", "work/hard.txt"}
+        dest = tmp_path / "hard.txt"
+        sha1 = hashlib.sha1(b"a\n").hexdigest()
+        assert get_checked(bundle.read, "work/hard.txt", str(dest), 2, sha1)
+        assert dest.read_bytes() == b"a\n"
+        assert not bundle.read("work/link.txt", io.BytesIO())
+
+
+def test_a_damaged_bundle_fails_the_task(tmp_path: Path) -> None:
+    """Not a tar at all, or one cut short: TaskFailed naming it, and nothing put in place."""
+    with pytest.raises(TaskFailed, match="bundle.tar: not a whole tar"), bundle_of(b"\x01" * 700):
+        pass
+    raw = tar_of([(tarfile.TarInfo("work/a.txt"), b"x" * 5000)])
+    dest = tmp_path / "a.txt"
+    with pytest.raises(TaskFailed, match="bundle.tar|work/a.txt"):  # noqa: PT012
+        with bundle_of(raw[:2048]) as bundle:
+            get_checked(bundle.read, "work/a.txt", str(dest), 5000, None)
+    assert not dest.exists() and not list(tmp_path.iterdir())
