@@ -10,10 +10,12 @@
 ## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs;
 ## empty files but the manifest stay out (the manifest says they are empty, the driver makes
 ## them: a TES server uploads the files of a directory one after the other). Where the image
-## has tar, the manifest and the small files (WF_BUNDLE_FILE_MAX each, WF_BUNDLE_MAX and
-## WF_BUNDLE_FILES_MAX in all) then go as one WF_META/bundle.tar instead (each file costs a TES
-## server a PUT, and Funnel a listing of the bucket): the driver reads its members by name
-## (runtime/transport/fetch.py open_bundle). Without tar, or when tar fails, they go one by one.
+## has tar, the manifest, an index of the outbox (outbox.list: every file put in it, by REL)
+## and the small files (WF_BUNDLE_FILE_MAX each, WF_BUNDLE_MAX and WF_BUNDLE_FILES_MAX in all)
+## then go as one WF_META/bundle.tar instead (each file costs a TES server a PUT, and Funnel a
+## listing of the bucket): the driver reads its members by name, and asks the store only for
+## what the index has and the tar does not (runtime/transport/fetch.py open_bundle). Without
+## tar, or when tar fails, they go one by one.
 
 WF_BUNDLE_FILE_MAX=1048576
 WF_BUNDLE_MAX=16777216
@@ -33,10 +35,15 @@ wf_transport_stage() {
 wf_transport_unstage() {
     [ -n "$WF_OUTBOX" ] || return 0
     [ "$WF_STATUS" != terminated ] || return 0
-    mkdir -p "$WF_OUTBOX" || {
+    # only what this script puts in the outbox goes to the platform
+    [ ! -e "$WF_OUTBOX" ] || rm -rf "$WF_OUTBOX"
+    mkdir -p "$WF_OUTBOX/${WF_META#"$WF_ROOT"/}" || {
         wf_say "error: cannot create $WF_OUTBOX"
         return 0
     }
+    # with tar, the bundle carries an index of the outbox: the driver asks for nothing else
+    WF_OUTBOX_INDEX=
+    ! command -v tar >/dev/null 2>&1 || WF_OUTBOX_INDEX=$WF_OUTBOX/${WF_META#"$WF_ROOT"/}/outbox.list
     # an empty file stays out (the driver makes it): each file costs the platform an upload
     for _pu_log in "$WF_STDOUT" "$WF_STDERR"; do
         if [ -s "$_pu_log" ] && wf_outbox "${_pu_log#"$WF_ROOT"/}" && [ -n "$_po_new" ]; then
@@ -87,44 +94,44 @@ wf_bundle_add() {
     printf '%s\t%s\n' "$2" "$1" >>"$WF_META/bundle.list"
 }
 
-# wf_bundle MANIFEST_REL: the manifest and the files of bundle.list, up to the limits, replaced
-# in the outbox by one tar of them (at the manifest's side); nothing changes if tar fails.
+# wf_bundle MANIFEST_REL: the manifest, the outbox's index and the files of bundle.list, up to
+# the limits, replaced in the outbox by one tar of them (at the manifest's side); nothing
+# changes but the index leaving if tar fails.
 wf_bundle() {
-    [ -s "$WF_META/bundle.list" ] && command -v tar >/dev/null 2>&1 || return 0
+    [ -n "$WF_OUTBOX_INDEX" ] || return 0
     _pb_n=0 _pb_total=0
-    set -- "./$1"
-    while IFS=$WF_TAB read -r _pb_size _pb_rel; do
+    set -- "./$1" "./${WF_OUTBOX_INDEX#"$WF_OUTBOX"/}"
+    [ ! -f "$WF_META/bundle.list" ] || while IFS=$WF_TAB read -r _pb_size _pb_rel; do
         [ "$_pb_n" -lt "$WF_BUNDLE_FILES_MAX" ] || break
         [ $((_pb_total + _pb_size)) -le "$WF_BUNDLE_MAX" ] || continue
         _pb_total=$((_pb_total + _pb_size)) _pb_n=$((_pb_n + 1))
         set -- "$@" "./$_pb_rel"
     done <"$WF_META/bundle.list"
-    [ "$_pb_n" -gt 0 ] || return 0
     # the manifest went in last: the tar goes in whole (a rename) before its members leave
     if tar -cf "$WF_META/bundle.tar" -C "$WF_OUTBOX" "$@" 2>"$WF_META/bundle.err" &&
         mv -f "$WF_META/bundle.tar" "$WF_OUTBOX/${1%/*}/bundle.tar"; then
         (cd "$WF_OUTBOX" && rm -f "$@") || :
     else
         wf_say "note: the outputs go one by one (tar: $(cat "$WF_META/bundle.err"))"
-        rm -f "$WF_META/bundle.tar"
+        rm -f "$WF_META/bundle.tar" "$WF_OUTBOX_INDEX"
     fi
 }
 
-# wf_outbox REL: the file WF_ROOT/REL at WF_OUTBOX/REL: a hard link, or a copy (of a symlink,
-# or of an input the platform mounted from elsewhere); returns 1 if neither works. _po_new is
-# empty if it was there already.
+# wf_outbox REL: the file WF_ROOT/REL at WF_OUTBOX/REL (and in the outbox's index): a hard
+# link, or a copy (of a symlink, or of an input the platform mounted from elsewhere); returns 1
+# if neither works. _po_new is empty if it was there already.
 wf_outbox() {
     _po_dst=$WF_OUTBOX/$1 _po_new=
     [ ! -e "$_po_dst" ] || return 0
-    _po_new=1
     [ -d "${_po_dst%/*}" ] || mkdir -p "${_po_dst%/*}" || return 1
-    if [ ! -L "$WF_ROOT/$1" ] && ln "$WF_ROOT/$1" "$_po_dst" 2>/dev/null; then
-        return 0
+    if [ -L "$WF_ROOT/$1" ] || ! ln "$WF_ROOT/$1" "$_po_dst" 2>/dev/null; then
+        cp "$WF_ROOT/$1" "$_po_dst" || {
+            wf_say "error: cannot hand $WF_ROOT/$1 to the platform"
+            return 1
+        }
     fi
-    cp "$WF_ROOT/$1" "$_po_dst" || {
-        wf_say "error: cannot hand $WF_ROOT/$1 to the platform"
-        return 1
-    }
+    _po_new=1
+    [ -z "$WF_OUTBOX_INDEX" ] || printf '%s\n' "$1" >>"$WF_OUTBOX_INDEX"
 }
 
 wf_stage_check() {

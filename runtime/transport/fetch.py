@@ -13,11 +13,14 @@ the small files (``runtime/sh/transport_platform.sh`` wf_bundle): ``open_bundle`
 once, and its members are read by the names the manifest lists, checked the same way; nothing
 in it is unpacked, and a name it does not hold is read from the store as before.
 
-    with open_bundle(lambda f: store.get(prefix + "wfrewrite/bundle.tar", f), prefix) as bundle:
-        # bundle.names == {"wfrewrite/manifest.json", "work/n.txt", "stderr.txt"} (regular
-        # files and hard links only: a symlink or device in it is never read)
+    with open_bundle(lambda f: store.get(prefix + "wfrewrite/bundle.tar", f), prefix,
+                     "wfrewrite/outbox.list") as bundle:
+        # bundle.names == {"wfrewrite/manifest.json", "wfrewrite/outbox.list", "work/n.txt",
+        # "stderr.txt"} (regular files and hard links only: a symlink or device in it is never
+        # read); bundle.left_out() == ["work/big.bam"], what the index has and the tar not
         fetch_listed(from_bundle(bundle, get), plan, "/runs/t1")
-        # work/n.txt from the tar, size and sha1 checked; work/big.bam (not in it) with get
+        # work/n.txt from the tar, size and sha1 checked; work/big.bam with get; stdout.txt,
+        # in neither, not asked for (it was empty)
 
 The manifest is the commit point: an object it does not list is never taken for an output, and
 every file it lists must come with the size and sha1 it records (``stores.get_checked`` checks
@@ -127,7 +130,8 @@ def logs_of(plan: TaskPlan) -> list[str]:
 
 
 def from_bundle(bundle: Bundle, get: Getter) -> Getter:
-    """``get``, but what ``bundle`` holds is read from it (checked the same way)."""
+    """``get``, but what ``bundle`` holds is read from it (checked the same way), and what its
+    index says is not in the outbox is not asked for."""
 
     def got(
         rel: str,
@@ -138,21 +142,34 @@ def from_bundle(bundle: Bundle, get: Getter) -> Getter:
     ) -> bool:
         if rel in bundle.names:
             return get_checked(bundle.read, rel, dest, size, sha1, verify)
+        if bundle.index is not None and rel not in bundle.index:
+            return False
         return get(rel, dest, size, sha1, verify)
 
     return got
 
 
 class Bundle:
-    """The regular files (and hard links to them) of a tar, by name (a leading ./ dropped)."""
+    """The regular files (and hard links to them) of a tar, by name (a leading ./ dropped), and
+    the outbox's index that came in it (``index``: None if it has none)."""
 
-    def __init__(self, tar: tarfile.TarFile | None, where: str) -> None:
+    def __init__(self, tar: tarfile.TarFile | None, where: str, index_rel: str = "") -> None:
         self.tar, self.where = tar, where
         self.members = {}
         for m in tar.getmembers() if tar else ():
             if m.isreg() or m.islnk():
                 self.members[m.name.removeprefix("./")] = m
         self.names = set(self.members)
+        self.index: set[str] | None = None
+        if index_rel in self.members:
+            with tempfile.TemporaryFile() as f:
+                self.read(index_rel, f)
+                f.seek(0)
+                self.index = set(f.read().decode("utf-8", "surrogateescape").splitlines())
+
+    def left_out(self) -> list[str] | None:
+        """What the outbox held besides the tar (None: not known, there is no index)."""
+        return None if self.index is None else sorted(self.index - self.names)
 
     def read(self, rel: str, dest: BinaryIO) -> bool:
         """A ``stores.Reader``: the member ``rel`` into ``dest`` (False: no such member)."""
@@ -172,9 +189,12 @@ class Bundle:
 
 
 @contextlib.contextmanager
-def open_bundle(get: Callable[[BinaryIO], bool], where: str) -> Iterator[Bundle]:
+def open_bundle(
+    get: Callable[[BinaryIO], bool], where: str, index_rel: str = ""
+) -> Iterator[Bundle]:
     """The bundle ``get`` writes to a file, as a Bundle (one with no members if there is
-    none); a tar that cannot be read is a TaskFailed naming ``where``."""
+    none), its index read from the member ``index_rel``; a tar that cannot be read is a
+    TaskFailed naming ``where``."""
     with tempfile.TemporaryFile() as f:
         if not get(f):
             yield Bundle(None, where)
@@ -182,7 +202,7 @@ def open_bundle(get: Callable[[BinaryIO], bool], where: str) -> Iterator[Bundle]
         f.seek(0)
         try:
             tar = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 (closed below)
-            bundle = Bundle(tar, where)
+            bundle = Bundle(tar, where, index_rel)
         except (tarfile.TarError, OSError) as e:
             raise TaskFailed(f"{where}: not a whole tar ({e})") from None
         with tar:

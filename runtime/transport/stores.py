@@ -138,6 +138,11 @@ class Store:
         """Remove every object under ``prefix``; how many there were."""
         raise NotImplementedError
 
+    def delete_keys(self, prefix: str, rels: list[str]) -> None:
+        """Remove ``prefix`` + each of ``rels``, all there is under ``prefix`` (a store that
+        cannot do it in fewer requests than ``delete_prefix`` removes the prefix)."""
+        self.delete_prefix(prefix)
+
     def copy_from(self, bucket: str, key: str, dest: str) -> None:
         """Copy s3://bucket/key to ``dest`` in this store, server-side."""
         raise WfError(f"this store cannot copy s3://{bucket}/{key} (give an s3:// store)")
@@ -353,6 +358,14 @@ class S3Store(Store):
     def copy_from(self, bucket: str, key: str, dest: str) -> None:
         self.s3.copy_object(Bucket=self.bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
 
+    def delete_keys(self, prefix: str, rels: list[str]) -> None:
+        """One DELETE request per 1000 keys, no listing."""
+        keys = [{"Key": prefix + rel} for rel in rels]
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True}
+            )
+
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``, a page (up to 1000 keys) at a time; how many."""
         gone = 0
@@ -529,6 +542,9 @@ class Prefixed(Store):
 
     def delete_prefix(self, prefix: str) -> int:
         return self.inner.delete_prefix(self.prefix + prefix)
+
+    def delete_keys(self, prefix: str, rels: list[str]) -> None:
+        self.inner.delete_keys(self.prefix + prefix, rels)
 
     def copy_from(self, bucket: str, key: str, dest: str) -> None:
         self.inner.copy_from(bucket, key, self.prefix + dest)

@@ -30,6 +30,7 @@ BIG = 2 << 20  # above the script's WF_BUNDLE_FILE_MAX (1 MiB): it goes on its o
 
 COMMAND = f"""echo hi > small.txt
 ln small.txt same.txt
+mkdir -p ../wfrewrite/outbox && echo stray > ../wfrewrite/outbox/stray.txt
 head -c {BIG} /dev/zero > big.bin
 : > empty.txt
 echo said >&2
@@ -76,10 +77,12 @@ def listing(top: Path) -> list[str]:
     return sorted(str(p.relative_to(top)) for p in top.rglob("*") if p.is_file())
 
 
-def outbox_getter(outbox: Path):  # type: ignore[no-untyped-def]
-    """A fetch.Getter reading the outbox as a platform would have put it in a store."""
+def outbox_getter(outbox: Path, asked: list[str]):  # type: ignore[no-untyped-def]
+    """A fetch.Getter reading the outbox as a platform would have put it in a store; what it
+    is asked for goes in ``asked``."""
 
     def read(rel: str, f: IO[bytes]) -> bool:
+        asked.append(rel)
         try:
             f.write((outbox / rel).read_bytes())
         except FileNotFoundError:
@@ -89,7 +92,8 @@ def outbox_getter(outbox: Path):  # type: ignore[no-untyped-def]
     return lambda rel, dest, size, sha1, verify: get_checked(read, rel, dest, size, sha1, verify)
 
 
-def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> None:
+def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> list[str]:
+    """Bring the task's files home from ``outbox``; what was asked of the store."""
     bundle_path = outbox / "wfrewrite" / "bundle.tar"
 
     def get_bundle(f: BinaryIO) -> bool:
@@ -98,10 +102,13 @@ def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> None:
         f.write(bundle_path.read_bytes())
         return True
 
-    with open_bundle(get_bundle, str(bundle_path)) as bundle:
-        assert fetch_listed(
-            from_bundle(bundle, outbox_getter(outbox)), plan, str(home), empty_logs_out=True
-        )
+    asked: list[str] = []
+    with open_bundle(get_bundle, str(bundle_path), "wfrewrite/outbox.list") as bundle:
+        got = from_bundle(bundle, outbox_getter(outbox, asked))
+        assert fetch_listed(got, plan, str(home), empty_logs_out=True)
+        if bundle_path.exists():
+            assert bundle.left_out() == ["work/big.bin"]
+    return asked
 
 
 def check_home(home: Path) -> None:
@@ -118,18 +125,26 @@ def shell(request: pytest.FixtureRequest) -> str:
 
 
 def test_small_files_go_as_one_tar(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
-    """The manifest, the small outputs (one a hard link of another: a link member in the tar)
-    and the stderr go as one tar; the big output on its own, the empty ones not at all."""
+    """The manifest, the outbox's index, the small outputs (one a hard link of another: a link
+    member in the tar) and the stderr go as one tar; the big output on its own, the empty ones
+    (and what the command left in the outbox) not at all. The driver asks the store for the big
+    one only: the index says the empty stdout is not there."""
     plan = bundle_plan(tmp_path / "task")
     path = str(busybox_bin) if shell == "busybox" else os.environ["PATH"]
     outbox = run_outbox(plan, shell, path, tmp_path)
     assert listing(outbox) == ["wfrewrite/bundle.tar", "work/big.bin"]
     with tarfile.open(outbox / "wfrewrite" / "bundle.tar") as tar:
         kinds = {m.name.removeprefix("./"): m.type for m in tar.getmembers()}
-    assert set(kinds) == {"wfrewrite/manifest.json", "work/small.txt", "work/same.txt", "stderr.txt"}
+    assert set(kinds) == {
+        "wfrewrite/manifest.json",
+        "wfrewrite/outbox.list",
+        "work/small.txt",
+        "work/same.txt",
+        "stderr.txt",
+    }
     assert tarfile.LNKTYPE in (kinds["work/small.txt"], kinds["work/same.txt"])
     home = tmp_path / "home"
-    fetch_home(plan, outbox, home)
+    assert fetch_home(plan, outbox, home) == ["work/big.bin"]
     check_home(home)
 
 
@@ -149,7 +164,7 @@ def test_without_tar_the_files_go_one_by_one(busybox_bin: Path, tmp_path: Path) 
         "work/small.txt",
     ]
     home = tmp_path / "home"
-    fetch_home(plan, outbox, home)
+    assert "stdout.txt" in fetch_home(plan, outbox, home)  # asked for: nothing says it is empty
     check_home(home)
 
 
