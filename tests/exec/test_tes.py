@@ -764,7 +764,7 @@ def test_polls_keep_their_connection_and_open_another_when_it_is_closed() -> Non
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen.append((self.client_address[1], self.path))
             body = json.dumps({"id": "t-1", "state": "RUNNING" if len(seen) < 4 else "COMPLETE"})
             self.send_response(200)

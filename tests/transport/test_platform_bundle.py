@@ -206,11 +206,11 @@ def test_only_regular_files_and_hard_links_are_read(tmp_path: Path) -> None:
 
 def test_a_damaged_bundle_fails_the_task(tmp_path: Path) -> None:
     """Not a tar at all, or one cut short: TaskFailed naming it, and nothing put in place."""
-    with pytest.raises(TaskFailed, match="bundle.tar: not a whole tar"), bundle_of(b"\x01" * 700):
+    whole = r"bundle\.tar: not a whole tar"
+    with pytest.raises(TaskFailed, match=whole), bundle_of(b"\x01" * 700):
         pass
     raw = tar_of([(tarfile.TarInfo("work/a.txt"), b"x" * 5000)])
     dest = tmp_path / "a.txt"
-    with pytest.raises(TaskFailed, match="bundle.tar|work/a.txt"):  # noqa: PT012
-        with bundle_of(raw[:2048]) as bundle:
-            get_checked(bundle.read, "work/a.txt", str(dest), 5000, None)
+    with pytest.raises(TaskFailed, match=whole), bundle_of(raw[:2048]) as bundle:
+        get_checked(bundle.read, "work/a.txt", str(dest), 5000, None)
     assert not dest.exists() and not list(tmp_path.iterdir())
