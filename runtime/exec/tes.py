@@ -15,8 +15,9 @@ Funnel, running the compiled script in the task's own image.
         #    "volumes": ["/mnt/wfr"], "resources": {"cpu_cores": 1, "ram_gb": 0.5, ...},
         #    "executors": [{"image": "busybox:latest",
         #                   "command": ["/bin/sh", "-c", SCRIPT, "wfrewrite", "all", "outbox"]}]}
-        # GET .../tasks/ID?view=MINIMAL, with backoff, until it ends; then the manifest, and the
-        # outputs it lists, from the store
+        # GET .../tasks/ID?view=MINIMAL, on a kept-open connection, until it ends; then the
+        # outbox's wfrewrite/bundle.tar (the manifest and the small outputs) and the outputs it
+        # lists that are not in it, from the store
 
 What each end state means. COMPLETE: the manifest says what happened. With the platform
 transport the script exits 0 once its manifest is in the outbox, because the server uploads

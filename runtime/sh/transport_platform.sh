@@ -87,9 +87,11 @@ wf_transport_commit() {
     fi
 }
 
-# wf_bundle_add REL SIZE: REL, just put in the outbox, goes in the bundle if it is small (and
-# its name fits a tar header whatever the tar).
+# wf_bundle_add REL SIZE: REL, just put in the outbox, goes in the bundle if it is small, its
+# name fits a tar header whatever the tar, and it has no backslash (GNU tar reads escapes in
+# the names it is given, and busybox tar has no --no-unquote).
 wf_bundle_add() {
+    case $1 in *\\*) return 0 ;; esac
     [ "$2" -le "$WF_BUNDLE_FILE_MAX" ] 2>/dev/null && [ "${#1}" -lt 100 ] || return 0
     printf '%s\t%s\n' "$2" "$1" >>"$WF_META/bundle.list"
 }

@@ -28,8 +28,12 @@ from wfrewrite.runtime.transport.stores import get_checked
 SHELLS = dict(shells())
 BIG = 2 << 20  # above the script's WF_BUNDLE_FILE_MAX (1 MiB): it goes on its own
 
+# names a shell or a tar could take for something else; GNU tar reads escapes in the names it
+# is given, so a name with a backslash goes on its own
+ODD = ("sp ace.txt", "\u00e9.txt", "-n.txt", "a\\b.txt")
 COMMAND = f"""echo hi > small.txt
 ln small.txt same.txt
+for f in 'sp ace.txt' \u00e9.txt -n.txt 'a\\b.txt'; do echo odd > "./$f"; done
 mkdir -p ../wfrewrite/outbox && echo stray > ../wfrewrite/outbox/stray.txt
 head -c {BIG} /dev/zero > big.bin
 : > empty.txt
@@ -40,6 +44,7 @@ echo said >&2
 def bundle_plan(root: Path) -> TaskPlan:
     lay = Layout.under(str(root))
     outputs = {"small": "small.txt", "same": "same.txt", "big": "big.bin", "empty": "empty.txt"}
+    outputs.update((f"odd{i}", name) for i, name in enumerate(ODD))
     return check(
         TaskPlan(
             name="t",
@@ -107,7 +112,7 @@ def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> list[str]:
         got = from_bundle(bundle, outbox_getter(outbox, asked))
         assert fetch_listed(got, plan, str(home), empty_logs_out=True)
         if bundle_path.exists():
-            assert bundle.left_out() == ["work/big.bin"]
+            assert bundle.left_out() == ["work/a\\b.txt", "work/big.bin"]
     return asked
 
 
@@ -117,6 +122,7 @@ def check_home(home: Path) -> None:
     assert (work / "big.bin").stat().st_size == BIG and (work / "empty.txt").read_bytes() == b""
     assert (home / "stderr.txt").read_text() == "said\n"
     assert (home / "stdout.txt").read_bytes() == b""
+    assert all((work / name).read_text() == "odd\n" for name in ODD)
 
 
 @pytest.fixture(params=list(SHELLS))
@@ -126,13 +132,14 @@ def shell(request: pytest.FixtureRequest) -> str:
 
 def test_small_files_go_as_one_tar(shell: str, busybox_bin: Path, tmp_path: Path) -> None:
     """The manifest, the outbox's index, the small outputs (one a hard link of another: a link
-    member in the tar) and the stderr go as one tar; the big output on its own, the empty ones
-    (and what the command left in the outbox) not at all. The driver asks the store for the big
-    one only: the index says the empty stdout is not there."""
+    member in the tar), names with a space, a non-ASCII letter or a leading dash, and the stderr
+    go as one tar; the big output and the name with a backslash on their own, the empty ones
+    (and what the command left in the outbox) not at all. The driver asks the store for those
+    two only: the index says the empty stdout is not there."""
     plan = bundle_plan(tmp_path / "task")
     path = str(busybox_bin) if shell == "busybox" else os.environ["PATH"]
     outbox = run_outbox(plan, shell, path, tmp_path)
-    assert listing(outbox) == ["wfrewrite/bundle.tar", "work/big.bin"]
+    assert listing(outbox) == ["wfrewrite/bundle.tar", "work/a\\b.txt", "work/big.bin"]
     with tarfile.open(outbox / "wfrewrite" / "bundle.tar") as tar:
         kinds = {m.name.removeprefix("./"): m.type for m in tar.getmembers()}
     assert set(kinds) == {
@@ -141,10 +148,11 @@ def test_small_files_go_as_one_tar(shell: str, busybox_bin: Path, tmp_path: Path
         "work/small.txt",
         "work/same.txt",
         "stderr.txt",
+        *(f"work/{name}" for name in ODD[:3]),
     }
     assert tarfile.LNKTYPE in (kinds["work/small.txt"], kinds["work/same.txt"])
     home = tmp_path / "home"
-    assert fetch_home(plan, outbox, home) == ["work/big.bin"]
+    assert sorted(fetch_home(plan, outbox, home)) == ["work/a\\b.txt", "work/big.bin"]
     check_home(home)
 
 
@@ -156,13 +164,16 @@ def test_without_tar_the_files_go_one_by_one(busybox_bin: Path, tmp_path: Path) 
     (bare / "tar").unlink()
     plan = bundle_plan(tmp_path / "task")
     outbox = run_outbox(plan, "dash", str(bare), tmp_path)
-    assert listing(outbox) == [
-        "stderr.txt",
-        "wfrewrite/manifest.json",
-        "work/big.bin",
-        "work/same.txt",
-        "work/small.txt",
-    ]
+    assert listing(outbox) == sorted(
+        [
+            "stderr.txt",
+            "wfrewrite/manifest.json",
+            "work/big.bin",
+            "work/same.txt",
+            "work/small.txt",
+            *(f"work/{name}" for name in ODD),
+        ]
+    )
     home = tmp_path / "home"
     assert "stdout.txt" in fetch_home(plan, outbox, home)  # asked for: nothing says it is empty
     check_home(home)
