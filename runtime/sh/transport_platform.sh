@@ -10,12 +10,13 @@
 ## their paths relative to WF_ROOT, for a platform that takes one directory as the outputs;
 ## empty files but the manifest stay out (the manifest says they are empty, the driver makes
 ## them: a TES server uploads the files of a directory one after the other). Where the image
-## has tar, the manifest, an index of the outbox (outbox.list: every file put in it, by REL)
-## and the small files (WF_BUNDLE_FILE_MAX each, WF_BUNDLE_MAX and WF_BUNDLE_FILES_MAX in all)
-## then go as one WF_META/bundle.tar instead (each file costs a TES server a PUT, and Funnel a
-## listing of the bucket): the driver reads its members by name, and asks the store only for
-## what the index has and the tar does not (runtime/transport/fetch.py open_bundle). Without
-## tar, or when tar fails, they go one by one.
+## has tar, the manifest, an index of the outbox (outbox.list: every file put in it, by REL,
+## then `tar<TAB>./REL` for each file the tar holds) and the small files (WF_BUNDLE_FILE_MAX
+## each, WF_BUNDLE_MAX and WF_BUNDLE_FILES_MAX in all) then go as one WF_META/bundle.tar
+## instead (each file costs a TES server a PUT, and Funnel a listing of the bucket): the
+## driver reads its members by name, and asks the store only for what the index has and the
+## tar does not (runtime/transport/fetch.py open_bundle). Without tar, or when tar fails, they
+## go one by one.
 
 WF_BUNDLE_FILE_MAX=1048576
 WF_BUNDLE_MAX=16777216
@@ -109,6 +110,8 @@ wf_bundle() {
         _pb_total=$((_pb_total + _pb_size)) _pb_n=$((_pb_n + 1))
         set -- "$@" "./$_pb_rel"
     done <"$WF_META/bundle.list"
+    # the index says what the tar holds (the driver reads it again if it holds less)
+    printf 'tar\t%s\n' "$@" >>"$WF_OUTBOX_INDEX"
     # the manifest went in last: the tar goes in whole (a rename) before its members leave
     if tar -cf "$WF_META/bundle.tar" -C "$WF_OUTBOX" "$@" 2>"$WF_META/bundle.err" &&
         mv -f "$WF_META/bundle.tar" "$WF_OUTBOX/${1%/*}/bundle.tar"; then
@@ -129,6 +132,7 @@ wf_outbox() {
     if [ -L "$WF_ROOT/$1" ] || ! ln "$WF_ROOT/$1" "$_po_dst" 2>/dev/null; then
         cp "$WF_ROOT/$1" "$_po_dst" || {
             wf_say "error: cannot hand $WF_ROOT/$1 to the platform"
+            rm -f "$_po_dst" # no part of it goes (nor stays in the store: it is not in the index)
             return 1
         }
     fi

@@ -8,14 +8,15 @@
         # a file listed with size 0 is made here, never read: the platform's outbox leaves
         # it out (so does a log that is empty)
 
-A platform's outbox may hold one tar, ``wfrewrite/bundle.tar``, in place of the manifest and
-the small files (``runtime/sh/transport_platform.sh`` wf_bundle): ``open_bundle`` reads it
-once, and its members are read by the names the manifest lists, checked the same way; nothing
-in it is unpacked, and a name it does not hold is read from the store as before.
+A platform's outbox may hold one tar, ``wfrewrite/bundle.tar``, in place of the manifest, an
+index of the outbox and the small files (``runtime/sh/transport_platform.sh`` wf_bundle):
+``open_bundle`` reads it, and its members are read by the names the manifest lists, checked the
+same way (a tar that does not check out is read from the store again); nothing in it is
+unpacked, and a name the index has and the tar does not is read from the store as before.
 
     with open_bundle(lambda f: store.get(prefix + "wfrewrite/bundle.tar", f), prefix,
                      "wfrewrite/outbox.list") as bundle:
-        # bundle.names == {"wfrewrite/manifest.json", "wfrewrite/outbox.list", "work/n.txt",
+        # bundle.tarred == {"wfrewrite/manifest.json", "wfrewrite/outbox.list", "work/n.txt",
         # "stderr.txt"} (regular files and hard links only: a symlink or device in it is never
         # read); bundle.left_out() == ["work/big.bam"], what the index has and the tar not
         fetch_listed(from_bundle(bundle, get), plan, "/runs/t1")
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tarfile
@@ -42,7 +44,9 @@ from typing import IO, Any, BinaryIO
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.compiler.plan import TaskPlan
 
-from .stores import get_checked
+from .stores import VERIFY_ATTEMPTS, get_checked
+
+log = logging.getLogger("wfrewrite.transport")
 
 # (path under the task's root, destination, size, sha1, verify) -> False if there is no such
 # object; ``verify`` says what is wrong with what was read (a getter that reads again may use it)
@@ -140,9 +144,9 @@ def from_bundle(bundle: Bundle, get: Getter) -> Getter:
         sha1: str | None,
         verify: Callable[[IO[bytes]], str | None],
     ) -> bool:
-        if rel in bundle.names:
+        if rel in bundle.tarred:
             return get_checked(bundle.read, rel, dest, size, sha1, verify)
-        if bundle.index is not None and rel not in bundle.index:
+        if bundle.present and rel not in bundle.outbox:
             return False
         return get(rel, dest, size, sha1, verify)
 
@@ -150,29 +154,71 @@ def from_bundle(bundle: Bundle, get: Getter) -> Getter:
 
 
 class Bundle:
-    """The regular files (and hard links to them) of a tar, by name (a leading ./ dropped), and
-    the outbox's index that came in it (``index``: None if it has none)."""
+    """A task's bundle, read whole into a temporary file: its regular files (and hard links to
+    them) by name, a leading ./ dropped; ``outbox``, every file the script put in the outbox,
+    and ``tarred``, those the tar holds, from the index in it (``index_rel``: lines ``REL``, and
+    ``tar<TAB>./REL`` for each member). A tar that does not hold what its index says, or a
+    member read a second time (its first read did not check out), is read again from the
+    store, VERIFY_ATTEMPTS times in all; then TaskFailed naming ``where``."""
 
-    def __init__(self, tar: tarfile.TarFile | None, where: str, index_rel: str = "") -> None:
-        self.tar, self.where = tar, where
-        self.members = {}
-        for m in tar.getmembers() if tar else ():
-            if m.isreg() or m.islnk():
-                self.members[m.name.removeprefix("./")] = m
-        self.names = set(self.members)
-        self.index: set[str] | None = None
-        if index_rel in self.members:
-            with tempfile.TemporaryFile() as f:
-                self.read(index_rel, f)
-                f.seek(0)
-                self.index = set(f.read().decode("utf-8", "surrogateescape").splitlines())
+    def __init__(self, get: Callable[[BinaryIO], bool], where: str, index_rel: str) -> None:
+        self._get, self.where, self._index_rel = get, where, index_rel
+        self._file: IO[bytes] | None = None
+        self.tar: tarfile.TarFile | None = None
+        self.members: dict[str, tarfile.TarInfo] = {}
+        self.outbox: set[str] = set()
+        self.tarred: set[str] = set()
+        self._read: set[str] = set()
+        self.present = self._load(first=True)
+
+    def _load(self, *, first: bool = False) -> bool:
+        wrong = ""
+        for _ in range(VERIFY_ATTEMPTS):
+            self.close()
+            self._file = f = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+            if not self._get(f):
+                if first:
+                    self.close()
+                    return False
+                raise TaskFailed(f"{self.where}: gone from the store")
+            f.seek(0)
+            try:
+                self.tar = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 (as above)
+                self.members = {
+                    m.name.removeprefix("./"): m
+                    for m in self.tar.getmembers()
+                    if m.isreg() or m.islnk()
+                }
+                wrong = self._read_index()
+            except (tarfile.TarError, OSError, KeyError, UnicodeDecodeError) as e:
+                wrong = f"not a whole tar ({e})"
+            if not wrong:
+                return True
+            log.warning("%s: %s; reading it again", self.where, wrong)
+        raise TaskFailed(f"{self.where}: {wrong} (read {VERIFY_ATTEMPTS} times)")
+
+    def _read_index(self) -> str:
+        """What is wrong with the tar as its index describes it ("": nothing)."""
+        member = self.members.get(self._index_rel)
+        src = self.tar.extractfile(member) if self.tar and member else None
+        if src is None:
+            return f"no index ({self._index_rel}) in it"
+        lines = src.read().decode("utf-8", "surrogateescape").splitlines()
+        self.outbox = {ln for ln in lines if not ln.startswith("tar\t")}
+        self.tarred = {ln[4:].removeprefix("./") for ln in lines if ln.startswith("tar\t")}
+        missing = sorted(self.tarred - set(self.members))
+        return f"{missing[0]} is not in it, though its index says so" if missing else ""
 
     def left_out(self) -> list[str] | None:
-        """What the outbox held besides the tar (None: not known, there is no index)."""
-        return None if self.index is None else sorted(self.index - self.names)
+        """What the outbox held besides the tar (None: not known, there is no bundle)."""
+        return sorted(self.outbox - self.tarred) if self.present else None
 
     def read(self, rel: str, dest: BinaryIO) -> bool:
-        """A ``stores.Reader``: the member ``rel`` into ``dest`` (False: no such member)."""
+        """A ``stores.Reader``: the member ``rel`` into ``dest`` (False: no such member); a
+        member asked for again is read from the tar read again."""
+        if rel in self._read:
+            self._load()
+        self._read.add(rel)
         member = self.members.get(rel)
         if member is None or self.tar is None:
             return False
@@ -187,23 +233,20 @@ class Bundle:
             raise TaskFailed(f"{self.where}: cannot read {rel} from it ({e})") from None
         return True
 
+    def close(self) -> None:
+        if self.tar is not None:
+            self.tar.close()
+        if self._file is not None:
+            self._file.close()
+        self.tar = self._file = None
+
 
 @contextlib.contextmanager
-def open_bundle(
-    get: Callable[[BinaryIO], bool], where: str, index_rel: str = ""
-) -> Iterator[Bundle]:
-    """The bundle ``get`` writes to a file, as a Bundle (one with no members if there is
-    none), its index read from the member ``index_rel``; a tar that cannot be read is a
-    TaskFailed naming ``where``."""
-    with tempfile.TemporaryFile() as f:
-        if not get(f):
-            yield Bundle(None, where)
-            return
-        f.seek(0)
-        try:
-            tar = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 (closed below)
-            bundle = Bundle(tar, where, index_rel)
-        except (tarfile.TarError, OSError) as e:
-            raise TaskFailed(f"{where}: not a whole tar ({e})") from None
-        with tar:
-            yield bundle
+def open_bundle(get: Callable[[BinaryIO], bool], where: str, index_rel: str) -> Iterator[Bundle]:
+    """The bundle ``get`` writes to a file (False: there is none), as a Bundle (``present``
+    False, no members, if there is none); closed on the way out."""
+    bundle = Bundle(get, where, index_rel)
+    try:
+        yield bundle
+    finally:
+        bundle.close()

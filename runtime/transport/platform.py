@@ -31,7 +31,7 @@ Why an outbox: the server uploads no outputs of an executor that failed, and a m
 output fails the whole task, so the outputs go as one DIRECTORY (the script links every file
 the manifest lists into it and exits 0; its outcome is in the manifest). Where the image has
 tar, the manifest and the small files go in it as one ``wfrewrite/bundle.tar`` (Funnel pays a
-PUT, a HEAD and a listing of the whole bucket for each file it uploads); ``fetch`` reads the
+PUT, a GET and a listing of the whole bucket for each file it uploads); ``fetch`` reads the
 files the manifest lists from it by name (``fetch.open_bundle``), the others from the store.
 
 Stores: ``s3://bucket/prefix`` (``--s3-endpoint``), which the server reads and writes itself,
@@ -377,7 +377,7 @@ class PlatformTransport(RemoteInputs, Transport):
                 store.platform_url(prefix + bundle_rel),
                 f"{meta_rel}/{INDEX}",
             ) as bundle:
-                if (left_out := bundle.left_out()) is not None:
+                if (left_out := bundle.left_out()) is not None:  # one DELETE, no listing
                     left = [bundle_rel, *left_out]
                 get = from_bundle(
                     bundle,

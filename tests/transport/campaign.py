@@ -138,6 +138,10 @@ IN_NAME = {  # key -> the input's name
 UP_KEYS = [*OUTPUTS, *LOGS]  # under the run's out/, before the manifest
 # what the driver reads of the outputs: the manifest says what an empty file holds
 DGET_OUTPUTS = [k for k, data in OUTPUTS.items() if data]
+# the platform lane's outbox: every image has tar, and every file is at most 1 MiB, so the
+# manifest, the outputs and the logs come as one tar (runtime/sh/transport_platform.sh), the
+# one object the driver reads
+BUNDLE = "wfrewrite/bundle.tar"
 
 # -- faults, by where they can happen -----------------------------------------------------------
 
@@ -295,7 +299,7 @@ def scenario(seed: int, index: int) -> Scenario:
     sizes.update({("dput", k): len(INPUTS[IN_NAME[k]]) for k in dput_keys})
     for k, data in {**OUTPUTS, **LOGS}.items():
         sizes[("up", k)] = sizes[("dget", k)] = len(data)
-    sizes[("up", MANIFEST)] = sizes[("dget", MANIFEST)] = 1
+    sizes[("up", MANIFEST)] = sizes[("dget", MANIFEST)] = sizes[("dget", BUNDLE)] = 1
 
     def sure(op: str, rel: str) -> dict[str, float]:
         empty = sizes[(op, rel)] == 0
@@ -324,6 +328,8 @@ def scenario(seed: int, index: int) -> Scenario:
         + [("up", MANIFEST), ("dget", MANIFEST)]
         + [("dget", k) for k in [*DGET_OUTPUTS, *LOGS]]
     )
+    if platform:
+        everything = [k for k in everything if k[0] != "dget"] + [("dget", BUNDLE)]
     if mode == "below":
         background = everything
     elif mode == "expire":
@@ -352,7 +358,7 @@ def scenario(seed: int, index: int) -> Scenario:
             elif place == "dput":
                 sc.target = ("dput", rng.choice(dput_keys))
             else:
-                sc.target = ("dget", rng.choice(DGET_OUTPUTS))
+                sc.target = ("dget", BUNDLE if platform else rng.choice(DGET_OUTPUTS))
         op, rel = sc.target
         if op == "dput":
             background = [("dput", k) for k in dput_keys[: dput_keys.index(rel)]]
@@ -367,9 +373,10 @@ def scenario(seed: int, index: int) -> Scenario:
             background += up_keys
             if mode != "corrupt":
                 background.append(("dget", MANIFEST))  # there when an answer was lost
-        else:  # dget of an output
+        else:  # dget of an output (or of the bundle)
             background = [("dput", k) for k in dput_keys] + [("get", k) for k in IN_KEYS]
-            background += [*up_keys, ("up", MANIFEST), ("dget", MANIFEST)]
+            background += [*up_keys, ("up", MANIFEST)]
+            background += [] if platform else [("dget", MANIFEST)]
         background = [b for b in background if b != sc.target]
         # the target's faults
         if mode == "corrupt":

@@ -108,7 +108,7 @@ def fetch_home(plan: TaskPlan, outbox: Path, home: Path) -> list[str]:
         return True
 
     asked: list[str] = []
-    with open_bundle(get_bundle, str(bundle_path), "wfrewrite/outbox.list") as bundle:
+    with open_bundle(get_bundle, str(bundle_path), INDEX) as bundle:
         got = from_bundle(bundle, outbox_getter(outbox, asked))
         assert fetch_listed(got, plan, str(home), empty_logs_out=True)
         if bundle_path.exists():
@@ -179,21 +179,34 @@ def test_without_tar_the_files_go_one_by_one(busybox_bin: Path, tmp_path: Path) 
     check_home(home)
 
 
-def tar_of(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+INDEX = "wfrewrite/outbox.list"
+WHERE = "s3://b/out/j/wfrewrite/bundle.tar"
+
+
+def tar_of(members: list[tuple[tarfile.TarInfo, bytes]], *, outbox: tuple[str, ...] = ()) -> bytes:
+    """A bundle of ``members`` and an index that says it holds its regular files and hard
+    links, and that the outbox held those and ``outbox``."""
+    held = [i.name.removeprefix("./") for i, _ in members if i.isreg() or i.islnk()]
+    lines = [*held, *outbox] + [f"tar\t./{n}" for n in held]
+    index = tarfile.TarInfo(f"./{INDEX}")
+    lines += [f"tar\t./{INDEX}"]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for info, data in members:
+        for info, data in [*members, (index, "".join(f"{ln}\n" for ln in lines).encode())]:
             info.size = len(data) if info.isreg() else 0
             tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
     return buf.getvalue()
 
 
-def bundle_of(raw: bytes):  # type: ignore[no-untyped-def]
+def bundle_of(*raws: bytes):  # type: ignore[no-untyped-def]
+    """A bundle read from a store that answers ``raws`` in turn (the last one for ever)."""
+    answers = list(raws)
+
     def get(f: BinaryIO) -> bool:
-        f.write(raw)
+        f.write(answers.pop(0) if len(answers) > 1 else answers[0])
         return True
 
-    return open_bundle(get, "s3://b/out/j/wfrewrite/bundle.tar")
+    return open_bundle(get, WHERE, INDEX)
 
 
 def test_only_regular_files_and_hard_links_are_read(tmp_path: Path) -> None:
@@ -205,9 +218,10 @@ def test_only_regular_files_and_hard_links_are_read(tmp_path: Path) -> None:
     hard.type, hard.linkname = tarfile.LNKTYPE, "./work/a.txt"
     dev = tarfile.TarInfo("work/dev")
     dev.type = tarfile.CHRTYPE
-    raw = tar_of([(tarfile.TarInfo("./work/a.txt"), b"a\n"), (link, b""), (hard, b""), (dev, b"")])
-    with bundle_of(raw) as bundle:
-        assert bundle.names == {"work/a.txt", "work/hard.txt"}
+    members = [(tarfile.TarInfo("./work/a.txt"), b"a\n"), (link, b""), (hard, b""), (dev, b"")]
+    with bundle_of(tar_of(members, outbox=("work/big.bin",))) as bundle:
+        assert bundle.tarred == {"work/a.txt", "work/hard.txt", INDEX}
+        assert bundle.left_out() == ["work/big.bin"]
         dest = tmp_path / "hard.txt"
         sha1 = hashlib.sha1(b"a\n").hexdigest()
         assert get_checked(bundle.read, "work/hard.txt", str(dest), 2, sha1)
@@ -215,13 +229,27 @@ def test_only_regular_files_and_hard_links_are_read(tmp_path: Path) -> None:
         assert not bundle.read("work/link.txt", io.BytesIO())
 
 
-def test_a_damaged_bundle_fails_the_task(tmp_path: Path) -> None:
-    """Not a tar at all, or one cut short: TaskFailed naming it, and nothing put in place."""
-    whole = r"bundle\.tar: not a whole tar"
-    with pytest.raises(TaskFailed, match=whole), bundle_of(b"\x01" * 700):
-        pass
-    raw = tar_of([(tarfile.TarInfo("work/a.txt"), b"x" * 5000)])
+def test_a_damaged_bundle_is_read_again_then_fails_the_task(tmp_path: Path) -> None:
+    """Not a tar at all, one cut short, one without the members its index lists, or a member
+    spoiled: the bundle is read from the store again, three times in all; still wrong, a
+    TaskFailed naming it, and nothing put in place."""
+    good = tar_of([(tarfile.TarInfo("work/a.txt"), b"x" * 5000)])
+    spoiled = good.replace(b"x" * 5000, b"x" * 4999 + b"y")
+    less = tar_of([])  # its index says it holds nothing: another tar's index then
+    cut = good[:2048]
     dest = tmp_path / "a.txt"
-    with pytest.raises(TaskFailed, match=whole), bundle_of(raw[:2048]) as bundle:
-        get_checked(bundle.read, "work/a.txt", str(dest), 5000, None)
-    assert not dest.exists() and not list(tmp_path.iterdir())
+    sha1 = hashlib.sha1(b"x" * 5000).hexdigest()
+    for raws in [(b"\x01" * 700, good), (cut, cut, good), (spoiled, good)]:
+        with bundle_of(*raws) as bundle:
+            assert get_checked(bundle.read, "work/a.txt", str(dest), 5000, sha1)
+        assert dest.read_bytes() == b"x" * 5000
+        dest.unlink()
+    for raws, wrong in [
+        ((b"\x01" * 700,), r"not a whole tar .* \(read 3 times\)"),
+        ((cut,), r"not a whole tar"),
+        ((less.replace(b"tar\t./wfrewrite/outbox.list", b"tar\t./work/gone.txt/xxxx"),), "gone"),
+        ((spoiled,), r"work/a\.txt: sha1"),
+    ]:
+        with pytest.raises(TaskFailed, match=wrong), bundle_of(*raws) as bundle:
+            get_checked(bundle.read, "work/a.txt", str(dest), 5000, sha1)
+        assert not list(tmp_path.iterdir())
