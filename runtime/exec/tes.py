@@ -100,7 +100,7 @@ class TesExecutor(Executor):
         assert options.tes_url  # Options.validate says so
         self.url = options.tes_url.rstrip("/")
         self.client = tes.HTTPClient(self.url, timeout=10)
-        self._base = urllib.parse.urlsplit(self.url).path.rstrip("/")
+        self._parts = urllib.parse.urlsplit(self.url)
         self._conns = threading.local()  # each waiting thread polls on a connection of its own
         self.split = options.tes_split
         self.platform = isinstance(transport, PlatformTransport)
@@ -321,30 +321,28 @@ class TesExecutor(Executor):
         """GET ``API + path`` as JSON on this thread's kept-open connection to the server (a
         poll costs ~0.1 ms of CPU on it, ~1 ms on a new one, as py-tes makes); a kept connection
         the server has closed is opened again, once. A status other than 200 is an OSError."""
-        for fresh in (False, True):
-            conn = getattr(self._conns, "conn", None)
-            if conn is None or fresh:
-                if conn is not None:
-                    conn.close()
+        conn = getattr(self._conns, "conn", None)
+        reused = conn is not None
+        while True:
+            if conn is None:
                 conn = self._conns.conn = self._connect()
-                fresh = True
             try:
-                conn.request("GET", self._base + API + path)
+                conn.request("GET", self._parts.path.rstrip("/") + API + path)
                 reply = conn.getresponse()
                 body = reply.read()
             except (OSError, http.client.HTTPException):
                 conn.close()
-                self._conns.conn = None
-                if fresh:
+                conn = self._conns.conn = None
+                if not reused:
                     raise
+                reused = False
                 continue
             if reply.status != 200:
                 raise OSError(f"GET {API + path}: HTTP {reply.status} {body[:200]!r}")
             return json.loads(body or b"{}")
-        raise AssertionError("unreachable")
 
     def _connect(self) -> http.client.HTTPConnection:
-        parts = urllib.parse.urlsplit(self.url)
+        parts = self._parts
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         return cls(parts.hostname or "localhost", parts.port, timeout=10)
 

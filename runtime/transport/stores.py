@@ -372,10 +372,9 @@ class S3Store(Store):
         extra: dict[str, str] = {}
         while True:
             page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **extra)
-            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-            if keys:
-                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
-                gone += len(keys)
+            keys = [obj["Key"] for obj in page.get("Contents", [])]
+            self.delete_keys("", keys)
+            gone += len(keys)
             if not page.get("IsTruncated"):
                 return gone
             extra = {"ContinuationToken": page["NextContinuationToken"]}
