@@ -69,7 +69,8 @@ from wfrewrite.compiler.plan.passes import bind_entrypoint, choose_image, image_
 from ..job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, Job, RunResult, driver_alive
 from ..manifest import STATUS_BY_EXIT, Manifest, read_manifest
 from ..options import Options
-from ..transport import PlatformTransport, Transport
+from ..transport import Transport
+from ..transport.platform import PlatformTransport
 from .base import TIMEOUT_GRACE, Executor, Gate, Terminating, reaper, said
 
 log = logging.getLogger("wfrewrite.executor.tes")

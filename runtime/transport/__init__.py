@@ -17,7 +17,6 @@ from wfrewrite.compiler.diagnostics import WfError
 from ..options import Options
 from .base import Transport
 from .mounted import MountedTransport
-from .platform import PlatformTransport
 
 
 def for_options(
@@ -32,6 +31,8 @@ def for_options(
     if name == "mounted":
         return MountedTransport(options)
     if name == "platform":
+        from .platform import PlatformTransport  # its store (http.client, urllib) only when asked
+
         return PlatformTransport(options)
     if name == "url":
         from .url import UrlTransport  # its stores import boto3 only when asked
@@ -40,4 +41,4 @@ def for_options(
     raise WfError(f"unknown transport {name!r}")
 
 
-__all__ = ["MountedTransport", "PlatformTransport", "Transport", "for_options"]
+__all__ = ["MountedTransport", "Transport", "for_options"]
