@@ -52,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache_plugin_lookups,
         prepare_ahead,
         spare_docker_import,
+        spare_version_scan,
     )
 
     options = run_options(args)  # before anything runs: options that do not fit together
@@ -78,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_ahead(cfg)
     cache_plugin_lookups()
     spare_docker_import()
+    spare_version_scan()
     started()
     try:
         if isinstance(tgt, Tree.Task):

@@ -20,6 +20,7 @@ from WDL import Env, Error, Tree, Value
 from ..cache import private_dir
 from ..diagnostics import InputError, Pos, SourceError, Unsupported, WfError
 from ..jsonyaml import yaml_flow
+from .kept import keep, kept
 from .lower import pos_of
 
 # miniwdl's task-evaluation steps are internal API; they are used from this one module, for the
@@ -106,11 +107,16 @@ def _warm_parser(uri: str) -> None:
 
 
 def load(uri: str) -> Tree.Document:
-    """Parse and type-check a WDL document; errors carry ``file:line:col``."""
+    """Parse and type-check a WDL document; errors carry ``file:line:col``. A document this
+    user's processes loaded before, unchanged and its imports too, comes from the cache
+    (``kept``)."""
+    doc = kept(uri)
+    if doc is not None:
+        return doc
     if supported_miniwdl():
         _warm_parser(uri)
     try:
-        return WDL.load(uri, check_quant=True)
+        doc = WDL.load(uri, check_quant=True)
     except Error.MultipleValidationErrors as multi:
         errs = sorted(
             multi.exceptions, key=lambda e: (e.pos.line, e.pos.column) if e.pos else (0, 0)
@@ -124,6 +130,8 @@ def load(uri: str) -> Tree.Document:
         raise SourceError(str(exn), source_pos(getattr(exn, "pos", None))) from None
     except FileNotFoundError as exn:
         raise InputError(f"cannot read {uri}: {exn.strerror}") from None
+    keep(uri, doc)
+    return doc
 
 
 def _loc(p: Any) -> str:
@@ -145,6 +153,7 @@ def read_inputs(
     reads them: relative paths resolve against the current directory and must exist."""
     import WDL.CLI
 
+    _read_parsed_json()
     try:
         tgt, env, _ = WDL.CLI.runner_input(
             doc,
@@ -165,11 +174,19 @@ def read_inputs(
     return tgt, env
 
 
+class ParsedJson(str):
+    """Inputs JSON parsed here (``data``), as YAML flow text (the text miniwdl reads back
+    exactly) for a miniwdl whose reading of it this release does not shortcut."""
+
+    data: dict[str, Any]
+
+
 def exact_json(inputs: str | None) -> str | None:
     """``inputs`` (a file, or JSON text) as text miniwdl's YAML parser reads exactly: JSON is
     parsed here and handed on as YAML flow text (``wfrewrite.compiler.jsonyaml``: astral
-    characters, NELs and long Map keys kept as they are); anything else (YAML, a URL, a file
-    that cannot be read) goes on as it is, for miniwdl's own reading and errors."""
+    characters, NELs and long Map keys kept as they are), a ``ParsedJson`` that also holds what
+    was parsed; anything else (YAML, a URL, a file that cannot be read) goes on as it is, for
+    miniwdl's own reading and errors."""
     if not inputs or inputs.strip() == "-":
         return inputs
     text = inputs
@@ -183,7 +200,44 @@ def exact_json(inputs: str | None) -> str | None:
         data = json.loads(text)
     except ValueError:
         return inputs
-    return yaml_flow(data) if isinstance(data, dict) else inputs
+    if not isinstance(data, dict):
+        return inputs
+    parsed = ParsedJson(yaml_flow(data))
+    parsed.data = data
+    return parsed
+
+
+def _read_parsed_json() -> None:
+    """miniwdl reads an inputs file with ruamel's pure-Python YAML parser, whose import alone
+    is ~30 ms of every `wfrewrite run -i`; JSON that ``exact_json`` parsed already (a
+    ``ParsedJson``) is not parsed again. Its ``runner_input_json_file`` is wrapped, once and for
+    the miniwdl versions this release supports: for a ``ParsedJson`` it does what miniwdl does
+    with the object its parser returns (``values_from_json``, then each path checked by
+    ``validate_input_path``, with miniwdl's messages); any other input goes to miniwdl's own."""
+    import WDL.CLI
+
+    original = WDL.CLI.runner_input_json_file
+    if getattr(original, "_wfrewrite_parsed", False) or not supported_miniwdl():
+        return
+
+    def runner_input_json_file(
+        available_inputs: Any, namespace: str, input_file: Any, downloadable: Any, root: str
+    ) -> Env.Bindings[Value.Base]:
+        if not isinstance(input_file, ParsedJson):
+            return original(available_inputs, namespace, input_file, downloadable, root)
+        try:
+            env = WDL.values_from_json(input_file.data, available_inputs, namespace=namespace)
+        except Error.InputError as exn:
+            raise Error.InputError("check JSON input; " + exn.args[0]) from None
+        return Value.rewrite_env_paths(
+            env,
+            lambda v: WDL.CLI.validate_input_path(
+                v.value, isinstance(v, Value.Directory), downloadable, root
+            ),
+        )
+
+    runner_input_json_file._wfrewrite_parsed = True  # type: ignore[attr-defined]
+    WDL.CLI.runner_input_json_file = runner_input_json_file
 
 
 def _downloadable_uri(uri: str, directory: bool) -> bool:

@@ -23,7 +23,8 @@ task and its inputs to the container so that the outputs can be captured precise
 
 `wfrewrite run` also trims what miniwdl does in every run and task that wfrewrite never needs:
 ``prepare_ahead`` (tasks set up ahead of their slots), ``cache_plugin_lookups`` (one scan of the
-installed packages for plugins) and ``spare_docker_import`` (no docker SDK for a BuildError).
+installed packages for plugins), ``spare_docker_import`` (no docker SDK for a BuildError) and
+``spare_version_scan`` (miniwdl's version without a scan of the installed packages).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
@@ -49,14 +50,16 @@ from WDL.runtime.error import OutputError, Terminated
 from wfrewrite.compiler.cache import private_dir, write_entry
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
-from wfrewrite.compiler.wdl.load import supported_miniwdl
+from wfrewrite.compiler.wdl.load import miniwdl_version, supported_miniwdl
 
 from .. import exec as executors
 from ..exec import host_limits
 from ..exec.slots import Slots
 from ..exec.slots import Terminated as SlotTerminated
 from ..options import Options, from_config
-from ..transport.remote import RemoteInputs, is_uri
+
+if TYPE_CHECKING:  # imported where a run takes remote inputs: a mounted run needs no urllib or ssl
+    from ..transport.remote import RemoteInputs
 
 _executor_cache: dict[Options, executors.Executor] = {}
 _executor_lock = threading.Lock()
@@ -266,9 +269,11 @@ def _remote_transport(cfg: Any) -> RemoteInputs | None:
         "wfrewrite"
     ):
         return None
-    if options_of(cfg).transport == "mounted":
-        return None
     transport = executor_for(cfg).transport
+    if transport.name == "mounted":  # the common case, without importing urllib and ssl
+        return None
+    from ..transport.remote import RemoteInputs
+
     return transport if isinstance(transport, RemoteInputs) else None
 
 
@@ -278,6 +283,8 @@ def remote_placeholders(inputs: Any, run_dir: str, transport: RemoteInputs) -> A
     task and its image) nor refuses them, and the transport turns each placeholder back into
     its URI (url: presigned for s3://; platform: the URI, which the platform reads itself) when
     it binds the plan."""
+    from ..transport.remote import is_uri
+
     counter = [0]
 
     def swap(v: Value.File | Value.Directory) -> str | None:
@@ -328,6 +335,30 @@ def spare_docker_import() -> None:
     if not supported_miniwdl() or "docker" in sys.modules or "docker.errors" in sys.modules:
         return
     sys.modules["docker.errors"] = _DockerErrors("docker.errors")
+
+
+def spare_version_scan() -> None:
+    """miniwdl logs its own version at the start of every workflow run, asked of
+    ``importlib_metadata.version("miniwdl")``: a scan of every installed package's metadata
+    (~25 ms with Toil's dependencies). The answer is the version miniwdl's build wrote into
+    ``WDL._version`` (``miniwdl_version``), so for that one name it is answered from there;
+    every other name (and miniwdl's name, where this release does not know miniwdl) is looked
+    up as before."""
+    if not supported_miniwdl():
+        return
+    import importlib_metadata  # miniwdl's own import (its plugins' EntryPoint objects)
+
+    original = importlib_metadata.version
+    if getattr(original, "_wfrewrite_spared", False):
+        return
+
+    def version(distribution_name: str) -> str:
+        if distribution_name == "miniwdl":
+            return miniwdl_version()
+        return original(distribution_name)
+
+    version._wfrewrite_spared = True  # type: ignore[attr-defined]
+    importlib_metadata.version = version
 
 
 def cache_plugin_lookups() -> None:
