@@ -5,8 +5,8 @@
                                   # or others may write to it: no cache then
     write_entry(path, data)       # whole or not at all (a reader never sees half of it)
 
-The miniwdl parser tables (compiler/wdl/load.py) and CWL's parsed schemas (compiler/cwl/
-schemas.py) are pickles, kept only in a ``private_dir``, as is the list of miniwdl plugins the
+The miniwdl parser tables (compiler/wdl/load.py), parsed WDL documents (compiler/wdl/kept.py)
+and CWL's parsed schemas (compiler/cwl/schemas.py) are pickles, kept only in a ``private_dir``, as is the list of miniwdl plugins the
 installed packages declare (runtime/engines/miniwdl.py); whether an image has /bin/sh
 (runtime/exec/container.py) is one word under ``cache_root()``. Each entry is keyed by what it
 was made from, so deleting any of it costs the next run its start-up time, nothing else.
