@@ -4,10 +4,12 @@
     private_dir("cwl-schemas")    # made (0700) and returned; "" if it is not the user's own
                                   # or others may write to it: no cache then
     write_entry(path, data)       # whole or not at all (a reader never sees half of it)
+    prune(directory, ".pickle", 256)  # only the 256 newest of those entries stay
 
 The miniwdl parser tables (compiler/wdl/load.py), parsed WDL documents (compiler/wdl/kept.py)
-and CWL's parsed schemas (compiler/cwl/schemas.py) are pickles, kept only in a ``private_dir``, as is the list of miniwdl plugins the
-installed packages declare (runtime/engines/miniwdl.py); whether an image has /bin/sh
+and CWL's parsed schemas (compiler/cwl/schemas.py) are pickles, kept only in a
+``private_dir``, as is the list of miniwdl plugins the installed packages declare
+(runtime/engines/miniwdl.py); whether an image has /bin/sh
 (runtime/exec/container.py) is one word under ``cache_root()``. Each entry is keyed by what it
 was made from, so deleting any of it costs the next run its start-up time, nothing else.
 """
@@ -51,3 +53,17 @@ def write_entry(path: str, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def prune(directory: str, suffix: str, keep: int) -> None:
+    """Only the ``keep`` newest entries of ``directory`` whose names end in ``suffix`` stay;
+    one another process removed first is passed over. OSError if the directory cannot be
+    listed."""
+    entries = sorted(
+        (e for e in os.scandir(directory) if e.name.endswith(suffix)),
+        key=lambda e: e.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for e in entries[keep:]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(e.path)

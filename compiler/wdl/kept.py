@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..cache import private_dir, write_entry
+from ..cache import private_dir, prune, write_entry
 
 KEEP = 256  # entries in the cache directory after each write
 _FORMAT = 1  # what an entry holds; a change here is a new key
@@ -52,8 +52,9 @@ def kept(uri: str) -> Any | None:
 
 
 def keep(uri: str, doc: Any) -> None:
-    """Keep ``doc`` (just loaded from ``uri``) for the next process, if it can be kept."""
-    path = _entry(uri)
+    """Keep ``doc`` (just loaded from ``uri``) for the next process, if it can be kept: keyed
+    by the text miniwdl parsed, not by a second reading that could meet a newer file."""
+    path = _entry(uri, doc.source_text)
     if not path:
         return
     with contextlib.suppress(Exception):  # an import over http, a document pickle refuses
@@ -61,19 +62,20 @@ def keep(uri: str, doc: Any) -> None:
         if any(not os.path.isabs(abspath) for abspath, _ in imports):
             return
         write_entry(path, pickle.dumps((imports, doc), protocol=pickle.HIGHEST_PROTOCOL))
-        _prune(os.path.dirname(path))
+        prune(os.path.dirname(path), ".pickle", KEEP)
 
 
-def _entry(uri: str) -> str:
-    """The cache file for ``uri`` as it reads now; "" where no document is kept (stdin, a URL,
-    a file that cannot be read, no private cache)."""
+def _entry(uri: str, text: str | None = None) -> str:
+    """The cache file for ``uri`` whose text is ``text`` (by default, as it reads now); ""
+    where no document is kept (stdin, a URL, a file that cannot be read, no private cache)."""
     if uri in ("-", "/dev/stdin") or uri.startswith(("http://", "https://")):
         return ""
     abspath = os.path.abspath(uri[7:] if uri.startswith("file:///") else uri)
-    try:
-        text = _read(abspath)
-    except (OSError, UnicodeDecodeError):
-        return ""
+    if text is None:
+        try:
+            text = _read(abspath)
+        except (OSError, UnicodeDecodeError):
+            return ""
     cache = private_dir("wdl-documents")
     if not cache:
         return ""
@@ -104,14 +106,3 @@ def _imported(doc: Any) -> Iterator[Any]:
         if imp.doc is not None:
             yield imp.doc
             yield from _imported(imp.doc)
-
-
-def _prune(directory: str) -> None:
-    entries = sorted(
-        (e for e in os.scandir(directory) if e.name.endswith(".pickle")),
-        key=lambda e: e.stat().st_mtime_ns,
-        reverse=True,
-    )
-    for e in entries[KEEP:]:
-        with contextlib.suppress(OSError):
-            os.unlink(e.path)

@@ -47,7 +47,7 @@ from WDL import Error, Type, Value
 from WDL._util import parse_byte_size
 from WDL.runtime.error import OutputError, Terminated
 
-from wfrewrite.compiler.cache import private_dir, write_entry
+from wfrewrite.compiler.cache import private_dir, prune, write_entry
 from wfrewrite.compiler.diagnostics import WfError, render
 from wfrewrite.compiler.wdl import PlanningContainer
 from wfrewrite.compiler.wdl.load import miniwdl_version, supported_miniwdl
@@ -427,19 +427,8 @@ def miniwdl_entry_points() -> list[Any]:
     if path:
         with contextlib.suppress(OSError):
             write_entry(path, json.dumps([[ep.name, ep.value, ep.group] for ep in found]).encode())
-            _prune(os.path.dirname(path), keep=8)
+            prune(os.path.dirname(path), ".json", keep=8)  # one per environment in use
     return found
-
-
-def _prune(directory: str, keep: int) -> None:
-    """Only the ``keep`` newest scans stay (one for each environment in use, in practice)."""
-    entries = sorted(
-        (e for e in os.scandir(directory) if e.name.endswith(".json")),
-        key=lambda e: e.stat().st_mtime_ns,
-        reverse=True,
-    )
-    for e in entries[keep:]:
-        os.unlink(e.path)
 
 
 def _installed_key() -> str:

@@ -85,6 +85,15 @@ def test_a_changed_document_or_import_is_parsed_again(cache: Path, source: Path)
         wdl.load(str(source))
 
 
+def test_a_document_is_kept_under_the_text_miniwdl_parsed(cache: Path, source: Path) -> None:
+    doc = WDL.load(str(source), check_quant=True)
+    source.write_text(MAIN.replace("Int n = 2", "Int n = 3"))  # changed while it was parsed
+    kept.keep(str(source), doc)
+    assert kept.kept(str(source)) is None  # the new text is not answered with the old document
+    source.write_text(MAIN)
+    assert kept.kept(str(source)).source_text == MAIN  # type: ignore[union-attr]
+
+
 def test_the_uri_as_given_is_part_of_the_key(
     cache: Path, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
