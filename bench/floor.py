@@ -3,8 +3,8 @@ that bench/engines.py and bench/scaling.py measure every engine against (under G
 
     podman       N x `podman run --rm busybox:latest sh -c 'echo hello I > /dev/null'`, xargs -P J
     tes          N tasks created through py-tes, J in flight, each polled as the tes executor
-                 polls (view MINIMAL on a kept-open connection, 50 ms doubling up to 0.1 s for
-                 5 s, then up to 1 s) until it ends
+                 polls (view MINIMAL, every 50 ms for 2 s, then doubling up to 1 s) until it
+                 ends
     kubernetes   N Jobs of the executor's pod shape (bench/k8s.py's bare_job: hostNetwork,
                  read-only root; created, its pod watched to its end, its log read, deleted)
 
@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 IMAGE = "busybox:latest"
 TES_URL = "http://127.0.0.1:8000"
 # as runtime/exec/tes.py polls a task (its next_poll)
-POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.1, 5.0, 1.0
+POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.05, 2.0, 1.0
 TES_ENDED = ("COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED")
 
 

@@ -76,11 +76,12 @@ from .base import TIMEOUT_GRACE, Executor, Gate, Terminating, reaper, said
 log = logging.getLogger("wfrewrite.executor.tes")
 
 API = "/ga4gh/tes/v1"
-# Seconds between polls of a task: doubled from the first, up to POLL_EARLY in the task's first
-# POLL_EARLY_FOR seconds (where short tasks end: under a 0.2 s step a task of 0.38 s is seen at
-# 0.55 s, under 0.1 s at 0.45 s; a poll on a kept-open connection costs ~0.1 ms of CPU), then up
-# to POLL_MAX (a long task costs the server one request a second).
-POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.1, 5.0, 1.0
+# Seconds between polls of a task: every POLL_EARLY in the task's first POLL_EARLY_FOR seconds
+# (where short tasks end: a trivial Funnel task takes ~0.2-0.25 s, and under a 0.1 s step one
+# that ends just past a poll is seen ~0.1 s late, every task of a scatter again; a poll on a
+# kept-open connection costs ~0.1 ms of CPU), then doubled up to POLL_MAX (a long task costs the
+# server one request a second; ~45 requests in its first 5 s, as many as a 0.1 s step for 5 s).
+POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.05, 2.0, 1.0
 # A script travels inline up to this size (all executors together): a TES task of a megabyte
 # or two poisons Funnel's task listings, and one argv word must stay under 128 KiB. A larger
 # one goes as a TES input.

@@ -9,6 +9,7 @@ file store."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -789,3 +790,25 @@ def test_polls_keep_their_connection_and_open_another_when_it_is_closed() -> Non
     assert {p for _, p in seen} == {"/ga4gh/tes/v1/tasks/t-1?view=MINIMAL"}
     ports = [port for port, _ in seen]
     assert ports[0] == ports[1] != ports[2] == ports[3]
+
+
+def test_poll_schedule_is_fine_while_short_tasks_end_and_sparse_after() -> None:
+    """A task is polled every 50 ms in its first 2 s (a trivial Funnel task ends after
+    ~0.2-0.25 s; under a 0.1 s step one that ends just past a poll is seen ~0.1 s late), then
+    ever less often, up to once a second: over its first 5 s no more requests than a 0.1 s
+    step would make (50), and a long task costs the server one request a second."""
+    from wfrewrite.runtime.exec.tes import POLL_FIRST, POLL_MAX, next_poll
+
+    def polls(until: float) -> list[float]:
+        at, delay, out = 0.0, POLL_FIRST, [0.0]  # the first poll right after the POST
+        while at < until:
+            at += delay
+            out.append(at)
+            delay = next_poll(delay, at)
+        return out
+
+    early = polls(2.0)
+    assert max(b - a for a, b in itertools.pairwise(early)) <= 0.05 + 1e-9
+    assert len([t for t in polls(5.0) if t <= 5.0]) <= 50
+    late = polls(60.0)
+    assert late[-1] - late[-2] == POLL_MAX
