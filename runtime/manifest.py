@@ -52,6 +52,13 @@ def manifest_path(host_meta: str) -> str:
     return os.path.join(host_meta, "manifest.json")
 
 
+def decode_names(raw: bytes) -> str:
+    """The manifest's text, a file name that is not UTF-8 kept as Python keeps such names
+    (``surrogateescape``: ``os`` gives the same bytes back), as the script wrote it byte for
+    byte (``wf_json`` escapes only what JSON needs)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def read_manifest(
     host_root: str, host_meta: str, allowed: tuple[str, ...] = (), *, sha1: bool = True
 ) -> Manifest | None:
@@ -61,8 +68,8 @@ def read_manifest(
     unless whoever brought it checked it already) the sha1 the manifest says."""
     path = manifest_path(host_meta)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            data = json.loads(decode_names(f.read()))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exn:

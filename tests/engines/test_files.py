@@ -7,7 +7,9 @@ with the wfrewrite backend, and Toil --no-appliance (podman, and local where it 
   (WDL 1.1: files from one directory are localized to one directory; sibling directories stay
   siblings; same basenames from different directories do not collide);
 - a CWL input file whose name holds a '#' (given as %23 in its location) reaches the tool, through
-  wfrewrite-cwl-runner and toil-cwl-runner --no-appliance alike.
+  wfrewrite-cwl-runner and toil-cwl-runner --no-appliance alike;
+- an output file whose name is not UTF-8 (a Latin-1 byte) comes home under exactly those bytes,
+  as a Python program names such a file (``surrogateescape``).
 (Toil 9.6.0's WDL interpreter does not take Directory inputs at all: its side-by-side case has
 Files only.)"""
 
@@ -51,6 +53,17 @@ SIDE_BY_SIDE_FILES = SIDE_BY_SIDE.replace("  Directory s1  Directory s2", "").re
     '    [ "$(dirname ~{s1})" = "$(dirname ~{s2})" ] && echo "s1,s2 siblings" || echo "s1,s2 apart"\n',
     "",
 )
+
+NOT_UTF8 = """version 1.1
+task not_utf8 {
+  command <<<
+    printf x > "$(printf 'caf\\351.txt')"
+    printf y > ok.txt
+  >>>
+  output { Array[File] outs = glob("*.txt") }
+  runtime { container: "busybox:latest" }
+}
+"""
 
 HASH_TOOL = """cwlVersion: v1.2
 class: CommandLineTool
@@ -127,6 +140,23 @@ def test_inputs_side_by_side(tmp_path: Path, how: str) -> None:
         inputs |= {"s1": "d1/sub1", "s2": "d1/sub2"}
         expected = ["a,b together", "a,c apart", "s1,s2 siblings", "one", "two"]
     assert drive(how, tmp_path, src, inputs)["said"] == expected
+
+
+# Toil 9.6.0's own glob() reads bash's listing as strict UTF-8 and fails on such a name, with or
+# without wfrewrite (toil/wdl/wdltoil.py ``_glob``): strict, so that a Toil that fixes it says so
+TOIL_GLOB = pytest.mark.xfail(strict=True, reason="Toil 9.6.0's glob() decodes names as UTF-8")
+
+
+@pytest.mark.parametrize(
+    "how", [h if h != "toil" else pytest.param(h, marks=TOIL_GLOB) for h in HOW]
+)
+def test_an_output_name_that_is_not_utf8(tmp_path: Path, how: str) -> None:
+    need_podman()
+    src = tmp_path / "not_utf8.wdl"
+    src.write_text(NOT_UTF8)
+    outs = drive(how, tmp_path, src, {})["outs"]
+    got = {os.fsencode(Path(p).name): Path(p).read_bytes() for p in outs}
+    assert got == {b"caf\xe9.txt": b"x", b"ok.txt": b"y"}
 
 
 @pytest.mark.parametrize("runner", ["wfrewrite-cwl-runner", "toil-cwl-runner"])
