@@ -30,8 +30,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMAGE = "busybox:latest"
 TES_URL = "http://127.0.0.1:8000"
-# as runtime/exec/tes.py polls a task (its next_poll)
-POLL_FIRST, POLL_EARLY, POLL_EARLY_FOR, POLL_MAX = 0.05, 0.05, 2.0, 1.0
 TES_ENDED = ("COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED")
 
 
@@ -46,14 +44,15 @@ def podman_command(tasks: int, jobs: int) -> str:
 def tes_task(url: str, i: int) -> None:
     import tes
 
+    from wfrewrite.runtime.exec.tes import POLL_FIRST, next_poll  # as the tes executor polls
+
     client = tes.HTTPClient(url, timeout=10)
     cmd = ["sh", "-c", f"echo hello {i} > /dev/null"]
     task_id = client.create_task(tes.Task(executors=[tes.Executor(image=IMAGE, command=cmd)]))
     delay, since = POLL_FIRST, time.monotonic()
     while (state := tes_state(url, task_id)) not in TES_ENDED:
         time.sleep(delay)
-        early = time.monotonic() - since < POLL_EARLY_FOR
-        delay = min(delay * 2, POLL_EARLY if early else POLL_MAX)
+        delay = next_poll(delay, time.monotonic() - since)
     if state != "COMPLETE":
         raise SystemExit(f"bare TES task {task_id}: {state}")
 

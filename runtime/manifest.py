@@ -52,13 +52,6 @@ def manifest_path(host_meta: str) -> str:
     return os.path.join(host_meta, "manifest.json")
 
 
-def decode_names(raw: bytes) -> str:
-    """The manifest's text, a file name that is not UTF-8 kept as Python keeps such names
-    (``surrogateescape``: ``os`` gives the same bytes back), as the script wrote it byte for
-    byte (``wf_json`` escapes only what JSON needs)."""
-    return raw.decode("utf-8", "surrogateescape")
-
-
 def read_manifest(
     host_root: str, host_meta: str, allowed: tuple[str, ...] = (), *, sha1: bool = True
 ) -> Manifest | None:
@@ -68,8 +61,10 @@ def read_manifest(
     unless whoever brought it checked it already) the sha1 the manifest says."""
     path = manifest_path(host_meta)
     try:
-        with open(path, "rb") as f:
-            data = json.loads(decode_names(f.read()))
+        # a file name that is not UTF-8 is in it byte for byte (wf_json escapes only what JSON
+        # needs): kept as Python keeps such names, so that os gives the same bytes back
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            data = json.load(f)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exn:
