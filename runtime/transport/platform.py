@@ -64,7 +64,7 @@ from ..options import Options
 from .base import Transport
 from .fetch import fetch_listed, from_bundle, open_bundle
 from .remote import RemoteInputs
-from .stores import Deletions, Head, S3Store, Store, file_sha1, head_size, open_store
+from .stores import Head, S3Store, Store, file_sha1, head_size, open_store
 
 log = logging.getLogger("wfrewrite.transport.platform")
 
@@ -145,7 +145,6 @@ class PlatformTransport(RemoteInputs, Transport):
         self._present: set[str] = set()
         self._key_locks: dict[str, threading.Lock] = {}
         self._jobs: dict[str, _Bound] = {}  # real task directory -> its job's binding
-        self._deletions: Deletions | None = None  # outboxes whose results are home
 
     @property
     def store(self) -> Store:  # type: ignore[override]
@@ -164,14 +163,6 @@ class PlatformTransport(RemoteInputs, Transport):
                     )
                 self._store = open_store(opts)
             return self._store
-
-    @property
-    def deletions(self) -> Deletions:
-        store = self.store
-        with self._lock:
-            if self._deletions is None:
-                self._deletions = Deletions(store)
-            return self._deletions
 
     # -- binding -------------------------------------------------------------------------------
 
@@ -369,9 +360,8 @@ class PlatformTransport(RemoteInputs, Transport):
 
     def fetch(self, plan: TaskPlan, host_root: str) -> bool:
         """The manifest in the job's outbox, then every file it lists (size and sha1 checked;
-        from a file:// store they are moved, not copied); the outbox then leaves the store
-        (once every result is home, a moment later: ``Deletions``). False if there is no
-        manifest."""
+        from a file:// store they are moved, not copied); the outbox then leaves the store.
+        False if there is no manifest."""
         with self._lock:
             bound = self._jobs.pop(os.path.realpath(host_root), None)
         if bound is None:
@@ -381,7 +371,6 @@ class PlatformTransport(RemoteInputs, Transport):
         meta_rel = plan.layout.relative(plan.layout.meta)
         bundle_rel = f"{meta_rel}/{BUNDLE}"
         left: list[str] | None = None  # what the outbox holds, where the bundle says
-        home = False  # every result is home
         try:
             with open_bundle(
                 lambda f: store.get(prefix + bundle_rel, f),
@@ -399,13 +388,10 @@ class PlatformTransport(RemoteInputs, Transport):
                 if not fetch_listed(get, plan, host_root, empty_logs_out=True):
                     return False
             self.restore_placeholders(plan, host_root, bound.placeholders)
-            home = True
             return True
         finally:
             if left is None:
                 store.delete_prefix(prefix)
-            elif home:  # off this task's path (and with other tasks' outboxes)
-                self.deletions.add(prefix, left)
             else:
                 store.delete_keys(prefix, left)
 

@@ -144,11 +144,6 @@ class Store:
         cannot do it in fewer requests than ``delete_prefix`` removes the prefix)."""
         self.delete_prefix(prefix)
 
-    def delete_many(self, items: list[tuple[str, list[str]]]) -> None:
-        """``delete_keys(prefix, rels)`` for each item, in as few requests as the store can."""
-        for prefix, rels in items:
-            self.delete_keys(prefix, rels)
-
     def copy_from(self, bucket: str, key: str, dest: str) -> None:
         """Copy s3://bucket/key to ``dest`` in this store, server-side."""
         raise WfError(f"this store cannot copy s3://{bucket}/{key} (give an s3:// store)")
@@ -394,9 +389,6 @@ class S3Store(Store):
                 Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True}
             )
 
-    def delete_many(self, items: list[tuple[str, list[str]]]) -> None:
-        self.delete_keys("", [prefix + rel for prefix, rels in items for rel in rels])
-
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``, a page (up to 1000 keys) at a time; how many."""
         gone = 0
@@ -576,77 +568,11 @@ class Prefixed(Store):
     def delete_keys(self, prefix: str, rels: list[str]) -> None:
         self.inner.delete_keys(self.prefix + prefix, rels)
 
-    def delete_many(self, items: list[tuple[str, list[str]]]) -> None:
-        self.inner.delete_many([(self.prefix + prefix, rels) for prefix, rels in items])
-
     def copy_from(self, bucket: str, key: str, dest: str) -> None:
         self.inner.copy_from(bucket, key, self.prefix + dest)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         return self.inner.ssl_context()
-
-
-class Deletions:
-    """Keys to remove from a store, removed off the caller's path: a few at a time on a thread
-    of their own (one request per 1000 keys, after ``WAIT`` seconds that let more gather), and
-    whatever is left when the process ends (``atexit``) or ``flush`` is called.
-
-        gone = Deletions(store)
-        gone.add("out/wfr-a-1/", ["wfrewrite/bundle.tar"])   # returns at once
-        gone.flush()                                         # the store holds none of them now
-
-    A task's outbox leaves the store this way once its results are home (a DELETE on the way
-    from one task to the next cost ~6 ms of a driver's CPU each, on a 2-core machine). A
-    deletion that fails is a warning: the results are home already. A driver killed outright
-    leaves at most the keys of its last ``WAIT`` seconds, as it left a task's outbox before.
-    """
-
-    WAIT = 0.5
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._pending: list[tuple[str, list[str]]] = []  # (prefix, rels), as delete_keys takes
-        self._cond = threading.Condition()
-        self._pid = 0  # the process whose thread deletes (a forked child starts its own)
-        self._busy = False
-
-    def add(self, prefix: str, rels: list[str]) -> None:
-        with self._cond:
-            self._pending.append((prefix, rels))
-            if self._pid != os.getpid():
-                import atexit
-
-                self._pid, self._busy = os.getpid(), False
-                threading.Thread(target=self._run, name="wfrewrite-deletions", daemon=True).start()
-                atexit.register(self.flush)
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending))
-            time.sleep(self.WAIT)
-            self._delete()
-
-    def _delete(self) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._busy)
-            pending, self._pending, self._busy = self._pending, [], True
-        try:
-            if pending:
-                self.store.delete_many(pending)
-        except Exception as exn:  # any: the results are home, so a warning, not a failure
-            log.warning("the outboxes of %d tasks were left in the store: %s", len(pending), exn)
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-
-    def flush(self) -> None:
-        """Remove every key added so far (the thread's deletions in flight included)."""
-        self._delete()
-        with self._cond:
-            self._cond.wait_for(lambda: not self._busy)
 
 
 @contextlib.contextmanager
