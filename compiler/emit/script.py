@@ -14,9 +14,8 @@ docstring the data section reads
     WF_DATA
     }
     wf_plan_command() {
-    cat <<'WF_COMMAND'
-    wc -l < /mnt/wfr/work/_miniwdl_inputs/0/names.txt > n.txt
-    WF_COMMAND
+        printf '%s' 'wc -l < /mnt/wfr/work/_miniwdl_inputs/0/names.txt > n.txt
+    '
     }
 
 followed by ``lib.sh``, the phase files, the transport's files (``TRANSPORT_FILES``) and
@@ -168,6 +167,19 @@ def heredoc(fn: str, body: str, tag: str = "WF_DATA") -> str:
     return f"{fn}() {{\ncat <<'{delim}'\n{body}{delim}\n}}\n"
 
 
+def printer(fn: str, body: str) -> str:
+    """A function printing ``body`` with the shell's own ``printf`` (a builtin in dash, BusyBox
+    ash and bash: no fork, where a heredoc needs ``cat``), ``body`` one word quoted by ``q``."""
+    if not body:
+        return f"{fn}() {{\n    :\n}}\n"
+    if not body.endswith("\n"):
+        body += "\n"
+    return f"{_SC2016}{fn}() {{\n    printf '%s' {q(body)}\n}}\n"
+
+
+_SC2016 = "# shellcheck disable=SC2016  # '$' in quoted data is data\n"
+
+
 def data_feed(fn: str, rows: list[str]) -> str:
     """A function that runs its arguments as a command with ``rows`` on its stdin (a quoted
     heredoc: no fork to produce the data, and the data never becomes code)."""
@@ -185,7 +197,7 @@ def calls(fn: str, rows: list[list[str]]) -> str:
     body = "".join(
         "    " + " ".join(q(a) if i else a for i, a in enumerate(r)) + "\n" for r in rows
     )
-    return f"# shellcheck disable=SC2016  # '$' in quoted data is data\n{fn}() {{\n{body}}}\n"
+    return f"{_SC2016}{fn}() {{\n{body}}}\n"
 
 
 def _word(value: str) -> str:
@@ -366,10 +378,10 @@ def data_section(plan: TaskPlan) -> str:
     out.append(data_feed("wf_plan_captures", [_capture_row(c) for c in plan.captures]))
     if plan.command.shell == "none":
         out.append(calls("wf_plan_argv", [["exec", *plan.command.argv]]))
-        out.append(heredoc("wf_plan_command", ""))
+        out.append(printer("wf_plan_command", ""))
     else:
         out.append(calls("wf_plan_argv", []))
-        out.append(heredoc("wf_plan_command", plan.command.script, tag="WF_COMMAND"))
+        out.append(printer("wf_plan_command", plan.command.script))
     return "".join(out)
 
 

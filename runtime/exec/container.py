@@ -175,8 +175,15 @@ class ContainerExecutor(Executor):
 
     def write(self, job: Job) -> str:
         script = super().write(job)
-        if self.options.user and self.transport.mounts:
-            open_up(job.host_root)
+        if self.transport.mounts:
+            # the task's directories, so that the script forks no mkdir in the container
+            lay = job.plan.layout
+            for d in (lay.work, lay.tmp, lay.home):
+                rel = lay.relative(d)
+                if not rel.startswith(".."):
+                    os.makedirs(os.path.join(job.host_root, rel), exist_ok=True)
+            if self.options.user:
+                open_up(job.host_root)
         return script
 
     def launch_argv(self, job: Job) -> list[str]:

@@ -108,7 +108,9 @@ wf_main() {
     trap 'wf_on_signal HUP' HUP
     umask 022
     wf_need mkdir "to lay out the task's directories"
-    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+    # no fork where the executor made them already (podman, docker: exec/container.py)
+    [ -d "$WF_META" ] && [ -d "$WF_WORK" ] && [ -d "$WF_TMP" ] && [ -d "$WF_HOME" ] ||
+        mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
     # room kept for collecting and the manifest, should the command fill the disk
     { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :

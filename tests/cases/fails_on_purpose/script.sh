@@ -41,12 +41,12 @@ WF_DATA
 wf_plan_argv() {
     :
 }
+# shellcheck disable=SC2016  # '$' in quoted data is data
 wf_plan_command() {
-cat <<'WF_COMMAND'
-
+    printf '%s' '
 echo "about to fail" >&2
 exit 7
-WF_COMMAND
+'
 }
 
 WF_TAB='	'
@@ -769,7 +769,9 @@ wf_main() {
     trap 'wf_on_signal HUP' HUP
     umask 022
     wf_need mkdir "to lay out the task's directories"
-    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+    # no fork where the executor made them already (podman, docker: exec/container.py)
+    [ -d "$WF_META" ] && [ -d "$WF_WORK" ] && [ -d "$WF_TMP" ] && [ -d "$WF_HOME" ] ||
+        mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
     # room kept for collecting and the manifest, should the command fill the disk
     { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :

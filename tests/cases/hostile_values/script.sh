@@ -53,14 +53,14 @@ WF_DATA
 wf_plan_argv() {
     :
 }
+# shellcheck disable=SC2016  # '$' in quoted data is data
 wf_plan_command() {
-cat <<'WF_COMMAND'
-
+    printf '%s' '
 cat /mnt/wfr/work/_miniwdl_inputs/write_/bff1a79986070978 > q.txt
 cat /mnt/wfr/work/_miniwdl_inputs/write_/edf9f04da55f8a20 > m.txt
-cp '/mnt/wfr/work/_miniwdl_inputs/0/fi le;`rm`.txt' copy.txt
-echo 'WF_COMMAND'
-WF_COMMAND
+cp '"'"'/mnt/wfr/work/_miniwdl_inputs/0/fi le;`rm`.txt'"'"' copy.txt
+echo '"'"'WF_COMMAND'"'"'
+'
 }
 
 WF_TAB='	'
@@ -783,7 +783,9 @@ wf_main() {
     trap 'wf_on_signal HUP' HUP
     umask 022
     wf_need mkdir "to lay out the task's directories"
-    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+    # no fork where the executor made them already (podman, docker: exec/container.py)
+    [ -d "$WF_META" ] && [ -d "$WF_WORK" ] && [ -d "$WF_TMP" ] && [ -d "$WF_HOME" ] ||
+        mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
     # room kept for collecting and the manifest, should the command fill the disk
     { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :

@@ -54,17 +54,17 @@ WF_DATA
 wf_plan_argv() {
     :
 }
+# shellcheck disable=SC2016  # '$' in quoted data is data
 wf_plan_command() {
-cat <<'WF_COMMAND'
-
+    printf '%s' '
 set -e
-ls '/mnt/wfr/work/_miniwdl_inputs/0/ref' > listing.txt
-cat '/mnt/wfr/work/_miniwdl_inputs/0/a.fq' '/mnt/wfr/work/_miniwdl_inputs/0/b c.fq' > all.fq
-echo 'threads=2' 'no optional'
-echo 'S1: L001' > 'S1_out.txt'
-cat '/mnt/wfr/work/_miniwdl_inputs/0/meta.tsv' '/mnt/wfr/work/_miniwdl_inputs/0/a.fq' > pair.txt
+ls '"'"'/mnt/wfr/work/_miniwdl_inputs/0/ref'"'"' > listing.txt
+cat '"'"'/mnt/wfr/work/_miniwdl_inputs/0/a.fq'"'"' '"'"'/mnt/wfr/work/_miniwdl_inputs/0/b c.fq'"'"' > all.fq
+echo '"'"'threads=2'"'"' '"'"'no optional'"'"'
+echo '"'"'S1: L001'"'"' > '"'"'S1_out.txt'"'"'
+cat '"'"'/mnt/wfr/work/_miniwdl_inputs/0/meta.tsv'"'"' '"'"'/mnt/wfr/work/_miniwdl_inputs/0/a.fq'"'"' > pair.txt
 mkdir -p results/deep && cp all.fq results/deep/
-WF_COMMAND
+'
 }
 
 WF_TAB='	'
@@ -787,7 +787,9 @@ wf_main() {
     trap 'wf_on_signal HUP' HUP
     umask 022
     wf_need mkdir "to lay out the task's directories"
-    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+    # no fork where the executor made them already (podman, docker: exec/container.py)
+    [ -d "$WF_META" ] && [ -d "$WF_WORK" ] && [ -d "$WF_TMP" ] && [ -d "$WF_HOME" ] ||
+        mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
     # room kept for collecting and the manifest, should the command fill the disk
     { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :

@@ -65,11 +65,11 @@ WF_DATA
 wf_plan_argv() {
     :
 }
+# shellcheck disable=SC2016  # '$' in quoted data is data
 wf_plan_command() {
-cat <<'WF_COMMAND'
-
+    printf '%s' '
 wc -l < /tmp/wfr/work/_miniwdl_inputs/0/names.txt > n.txt
-WF_COMMAND
+'
 }
 
 WF_TAB='	'
@@ -1795,7 +1795,8 @@ wf_main() {
     trap 'wf_on_signal HUP' HUP
     umask 022
     wf_need mkdir "to lay out the task's directories"
-    mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
+    [ -d "$WF_META" ] && [ -d "$WF_WORK" ] && [ -d "$WF_TMP" ] && [ -d "$WF_HOME" ] ||
+        mkdir -p "$WF_META" "$WF_WORK" "$WF_TMP" "$WF_HOME" ||
         wf_fail staging_failed "cannot create the task's directories under $WF_ROOT"
     { printf '%65536s' '' >"$WF_META/reserve"; } 2>/dev/null || :
     [ ! -e "$WF_META/manifest.json" ] || rm -f "$WF_META/manifest.json"
