@@ -37,6 +37,17 @@ class Result:
         return json.loads(self.stdout)
 
 
+NO_AWS = {  # nothing of botocore's credential chain (an empty variable counts as unset; the
+    # tests run without AWS_PROFILE and the container-role variables, which count when set at all)
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "AWS_SESSION_TOKEN": "",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
 def wfrewrite(
     *args: str,
     cwd: str | Path | None = None,

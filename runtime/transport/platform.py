@@ -371,6 +371,7 @@ class PlatformTransport(RemoteInputs, Transport):
         meta_rel = plan.layout.relative(plan.layout.meta)
         bundle_rel = f"{meta_rel}/{BUNDLE}"
         left: list[str] | None = None  # what the outbox holds, where the bundle says
+        failed = True
         try:
             with open_bundle(
                 lambda f: store.get(prefix + bundle_rel, f),
@@ -385,15 +386,22 @@ class PlatformTransport(RemoteInputs, Transport):
                         prefix + rel, dest, size, sha1, verify
                     ),
                 )
-                if not fetch_listed(get, plan, host_root, empty_logs_out=True):
-                    return False
-            self.restore_placeholders(plan, host_root, bound.placeholders)
-            return True
+                fetched = fetch_listed(get, plan, host_root, empty_logs_out=True)
+            if fetched:
+                self.restore_placeholders(plan, host_root, bound.placeholders)
+            failed = False
+            return fetched
         finally:
-            if left is None:
-                store.delete_prefix(prefix)
-            else:
-                store.delete_keys(prefix, left)
+            try:
+                if left is None:
+                    store.delete_prefix(prefix)
+                else:
+                    store.delete_keys(prefix, left)
+            except WfError as exn:
+                if not failed:
+                    raise
+                # the fetch's own error is the one to tell (the store refuses both, often)
+                log.warning("the outbox %s was left in the store: %s", prefix, exn.message)
 
     def discard(self, job: Job) -> None:
         """Forget ``job`` (it did not run to its end) and remove what it left in the store."""

@@ -236,6 +236,7 @@ class S3Store(Store):
         self.expires = min(expires, MAX_EXPIRY)
         self._endpoint = endpoint
         self._client: Any = None
+        self._error: str | None = None  # no credentials: said at every use
         self._client_lock = threading.Lock()
         threading.Thread(target=self._warm, name="wfrewrite-s3-client", daemon=True).start()
 
@@ -249,12 +250,25 @@ class S3Store(Store):
                     import boto3
                     from botocore.config import Config
 
+                    if self._error is not None:
+                        raise WfError(self._error)
+                    with s3_errors(f"s3://{self.bucket}"):  # a profile that is not there
+                        session = boto3.session.Session()
+                        credentials = session.get_credentials()  # what the client signs with
+                    if credentials is None:
+                        self._error = (
+                            f"s3://{self.bucket}: no AWS credentials (the driver presigns every "
+                            "URL the tasks use and fetches their outputs): set AWS_ACCESS_KEY_ID "
+                            "and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or write "
+                            "~/.aws/credentials"
+                        )
+                        raise WfError(self._error)
                     cfg = Config(
                         signature_version="s3v4",
                         s3={"addressing_style": "path"},
                         retries={"max_attempts": 5, "mode": "standard"},
                     )
-                    self._client = boto3.client("s3", endpoint_url=self._endpoint, config=cfg)
+                    self._client = session.client("s3", endpoint_url=self._endpoint, config=cfg)
         return self._client
 
     def _warm(self) -> None:
@@ -385,16 +399,18 @@ class S3Store(Store):
         """One DELETE request per 1000 keys, no listing."""
         keys = [{"Key": prefix + rel} for rel in rels]
         for i in range(0, len(keys), 1000):
-            self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True}
-            )
+            with s3_errors(f"DELETE in s3://{self.bucket}/{prefix}"):
+                self.s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True}
+                )
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``, a page (up to 1000 keys) at a time; how many."""
         gone = 0
         extra: dict[str, str] = {}
         while True:
-            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **extra)
+            with s3_errors(f"LIST s3://{self.bucket}/{prefix}"):
+                page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **extra)
             keys = [obj["Key"] for obj in page.get("Contents", [])]
             self.delete_keys("", keys)
             gone += len(keys)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BIN, EXAMPLES, ROOT, ObjectStores, Result, wfrewrite
+from conftest import BIN, EXAMPLES, NO_AWS, ROOT, ObjectStores, Result, wfrewrite
 
 from wfrewrite.compiler.diagnostics import TaskFailed
 from wfrewrite.runtime.job import LABEL_DRIVER, LABEL_JOB, LABEL_RUN, LABEL_TASK, driver_id
@@ -393,6 +393,21 @@ def test_failing_command_names_task_rc_and_stderr(bed: Bed, tmp_path: Path, stor
     assert (run_dir / "work" / "part.txt").read_text() == "partial\n"  # and partial outputs
     t = tes_task(bed.tes, task_id_of(run_dir))
     assert t["state"] == ("COMPLETE" if store == "s3" else "EXECUTOR_ERROR")
+
+
+def test_no_aws_credentials_is_said_clearly(bed: Bed, tmp_path: Path) -> None:
+    """A run through an s3:// store without AWS credentials fails saying what to set, without
+    boto3's traceback, and exits non-zero."""
+    src = task(
+        tmp_path,
+        'task t {\n  command <<< echo hi > o.txt >>>\n  output { File o = "o.txt" }\n'
+        '  runtime { docker: "busybox:latest" }\n}',
+    )
+    argv = ["run", str(src), "--dir", str(bed.tmp / "runs"), *bed.tes_args(*bed.s3_store)]
+    r = wfrewrite(*argv, cwd=ROOT, env=NO_AWS)
+    assert r.rc == 1, r.stderr
+    assert "no AWS credentials" in r.stderr and "AWS_ACCESS_KEY_ID" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "NoCredentialsError" not in r.stderr, r.stderr
 
 
 def test_missing_image(bed: Bed, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import ObjectStores
+from conftest import NO_AWS, ObjectStores
 
 from wfrewrite.compiler.diagnostics import WfError
 from wfrewrite.runtime.options import Options
@@ -63,3 +63,26 @@ def test_no_boto3_is_said_when_the_store_is_opened(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(WfError, match="needs boto3"):
         stores.open_store(Options(store="s3://b/p", s3_endpoint="http://127.0.0.1:9"))
+
+
+def test_no_credentials_is_said_by_every_use(
+    objstore: ObjectStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without credentials every use of the store (a presigned URL, a GET, a PUT, a listing, a
+    DELETE) says what to set, as a WfError: not boto3's NoCredentialsError from deep inside."""
+    for k, v in NO_AWS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store = stores.open_store(Options(store=f"s3://{BUCKET}/nocreds", s3_endpoint=objstore.seaweed))
+    uses = [
+        lambda: store.key_url("in/x"),
+        lambda: store.get("in/x", io.BytesIO()),
+        lambda: store.put_bytes("in/x", b"x"),
+        lambda: store.delete_prefix("out/"),
+        lambda: store.delete_keys("out/", ["a"]),
+    ]
+    for use in uses:
+        with pytest.raises(
+            WfError, match=r"s3://wfr-tests: no AWS credentials .*AWS_ACCESS_KEY_ID"
+        ):
+            use()
