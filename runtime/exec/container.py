@@ -176,12 +176,11 @@ class ContainerExecutor(Executor):
     def write(self, job: Job) -> str:
         script = super().write(job)
         if self.transport.mounts:
-            # the task's directories, so that the script forks no mkdir in the container
+            # the task's directories (under its root: compiler/plan/check.py), so that the
+            # script forks no mkdir in the container
             lay = job.plan.layout
             for d in (lay.work, lay.tmp, lay.home):
-                rel = lay.relative(d)
-                if not rel.startswith(".."):
-                    os.makedirs(os.path.join(job.host_root, rel), exist_ok=True)
+                os.makedirs(os.path.join(job.host_root, lay.relative(d)), exist_ok=True)
             if self.options.user:
                 open_up(job.host_root)
         return script
