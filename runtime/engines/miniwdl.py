@@ -361,14 +361,16 @@ def spare_version_scan() -> None:
     importlib_metadata.version = version
 
 
-def cache_plugin_lookups() -> None:
+def cache_plugin_lookups(scan_now: bool = False) -> None:
     """miniwdl looks its plugins up in the installed packages' entry points for every task, one
     scan of every package per group (~10 ms each with Toil's dependencies installed, more when
     the task threads do it at once); within one `wfrewrite run` the answer never changes, so the
     packages are scanned once, for every group (and that scan kept for the next run:
     ``miniwdl_entry_points``), and each group's answer kept. miniwdl's own
     ``load_all_plugins`` otherwise (its default plugins first; enabled as its enable and
-    disable patterns say), for the miniwdl versions this release supports only."""
+    disable patterns say), for the miniwdl versions this release supports only. ``scan_now``:
+    the scan is made at once (Toil's zygote: every worker forked from it has it), not at the
+    first lookup."""
     if not supported_miniwdl():
         return
     from fnmatch import fnmatchcase
@@ -377,10 +379,17 @@ def cache_plugin_lookups() -> None:
 
     original = cfg_module.load_all_plugins
     if getattr(original, "_wfrewrite_cached", False):
+        if scan_now:
+            original._wfrewrite_scan()  # type: ignore[attr-defined]
         return
     cache: dict[tuple[str, str, str], list[Any]] = {}
     scanned: list[Any] = []
     lock = threading.Lock()
+
+    def scan() -> None:
+        with lock:
+            if not scanned:
+                scanned.append(miniwdl_entry_points())
 
     def load_all_plugins(cfg: Any, group: str) -> Any:
         key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
@@ -402,7 +411,18 @@ def cache_plugin_lookups() -> None:
         return iter(cache[key])
 
     load_all_plugins._wfrewrite_cached = True  # type: ignore[attr-defined]
+    load_all_plugins._wfrewrite_scan = scan  # type: ignore[attr-defined]
     cfg_module.load_all_plugins = load_all_plugins
+    if scan_now:
+        scan()
+
+
+def warm_toil_worker() -> None:
+    """What Toil's zygote does once so that no worker forked from it does it per task: the
+    plugin lookups of miniwdl's call cache (Toil's WDL task jobs make one each), scanned now
+    (``cache_plugin_lookups``); without it each worker imported ``importlib_metadata`` and
+    scanned every installed package, ~0.13 s of CPU a task here."""
+    cache_plugin_lookups(scan_now=True)
 
 
 def miniwdl_entry_points() -> list[Any]:

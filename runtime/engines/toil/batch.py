@@ -18,35 +18,12 @@ kills its worker, whose reaper removes the remote task; shutting down does the s
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from typing import Any
 
 from .admission import admitted
 from .hook import add_options, languages, remote
-from .zygote import Zygote
-
-# What the zygote imports before it forks workers, by runner
-PRELOAD = {
-    "common": [
-        "toil.worker",
-        "wfrewrite.runtime.engines.toil.worker",
-        "wfrewrite.runtime.exec.container",
-        "wfrewrite.runtime.exec.local",
-    ],
-    "wdl": [
-        "toil.wdl.wdltoil",
-        "wfrewrite.runtime.engines.toil.wdl",
-        "wfrewrite.runtime.engines.miniwdl",
-    ],
-    "cwl": [
-        "toil.cwl.cwltoil",
-        "wfrewrite.runtime.engines.toil.cwl",
-        "wfrewrite.runtime.engines.cwltool.job",
-        "wfrewrite.runtime.engines.cwltool.run",
-    ],
-}
+from .zygote import Zygote, forking, take_zygote
 
 
 def batch_system_class() -> type:
@@ -62,10 +39,29 @@ def batch_system_class() -> type:
             super().__init__(*args, **kwargs)
             self.zygote: Zygote | None = None
             self.zygote_dir = ""
-            if os.environ.get("WFREWRITE_TOIL_FORK", "1") != "0" and not self.debugWorker:
-                preload = PRELOAD["common"] + [m for lang in languages() for m in PRELOAD[lang]]
-                self.zygote_dir = tempfile.mkdtemp(prefix="wfr-z-")
-                self.zygote = Zygote.start(self.zygote_dir, preload)
+            self.leader_has_updates = False
+            if forking() and not self.debugWorker:
+                # its imports overlap the leader's start-up; the first job waits for it
+                self.zygote, self.zygote_dir = take_zygote(languages())
+
+        def set_message_bus(self, message_bus: Any) -> None:
+            super().set_message_bus(message_bus)
+            from toil.bus import JobUpdatedMessage
+
+            # kept: the bus holds its listeners by weak reference
+            self._updates_listener = message_bus.subscribe(JobUpdatedMessage, self._note_update)
+
+        def _note_update(self, message: Any) -> None:
+            self.leader_has_updates = True
+
+        def getUpdatedBatchJob(self, maxWait: int) -> Any:
+            # Toil's leader asks with maxWait=2 right after a pass that may have readied more
+            # jobs (a gather, the workflow's outputs) and handles those only on its next pass:
+            # it would sit out the 2 s with work in hand. Its bus said so; don't wait then.
+            if self.leader_has_updates:
+                self.leader_has_updates = False
+                maxWait = 0
+            return super().getUpdatedBatchJob(maxWait)
 
         def check_resource_request(self, requirer: Any) -> None:
             super().check_resource_request(admitted(requirer, remote()))
@@ -73,7 +69,11 @@ def batch_system_class() -> type:
         def issueBatchJob(
             self, command: str, job_desc: Any, job_environment: dict[str, str] | None = None
         ) -> int:
-            if self.zygote is not None and self.zygote.proc.poll() is None:
+            if (
+                self.zygote is not None
+                and self.zygote.wait_ready()
+                and self.zygote.proc.poll() is None
+            ):
                 command = self.zygote.command(command)
             desc = admitted(job_desc, remote())
             return int(super().issueBatchJob(command, desc, job_environment))

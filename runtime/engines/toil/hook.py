@@ -46,6 +46,9 @@ class _Setting(argparse.Action):
         setattr(namespace, self.dest, value)
         if self.dest == "no_appliance":
             install_leader_hook()
+            from .zygote import start_early
+
+            start_early(languages())
             # toil-cwl-runner would pre-pull the images with `docker` on the leader; the
             # wfrewrite executor runs (and finds) the images itself.
             namespace.no_prepull = True
@@ -110,8 +113,9 @@ def refuse_appliance_batch_system(name: str) -> None:
 def install_leader_hook() -> None:
     """Make every batch system hand a WorkerContext to its workers (with the job store's run
     label, and after a sweep of what a killed earlier leader of it left), and refuse those that
-    would nest the task's container in Toil's appliance. A CWL leader parses CWL's schemas from
-    the file cache (compiler/cwl/schemas.py)."""
+    would nest the task's container in Toil's appliance; the leader ends when its last job has
+    (``leader``). A CWL leader parses CWL's schemas from the file cache
+    (compiler/cwl/schemas.py)."""
     global _installed
     if _installed:
         return
@@ -120,6 +124,7 @@ def install_leader_hook() -> None:
     from toil.common import Config
 
     from ...job import run_label_of
+    from .leader import quicken_leader
     from .worker import WorkerContext
 
     original = AbstractBatchSystem.getWorkerContexts
@@ -149,9 +154,14 @@ def install_leader_hook() -> None:
             # every job runs on this machine anyway: a WDL call's task job may then chain into
             # the worker of its call (one worker a call, not two), where its needs fit
             config.run_local_jobs_on_workers = True
+        else:  # no zygote for another batch system's workers
+            from .zygote import drop_early
+
+            drop_early()
 
     AbstractBatchSystem.getWorkerContexts = getWorkerContexts
     Config.setOptions = setOptions
+    quicken_leader()
     if "toil.cwl.cwltoil" in sys.modules:  # toil-cwl-runner: it loads its schemas next
         from wfrewrite.compiler.cwl.schemas import parsed_schemas
 

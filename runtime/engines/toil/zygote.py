@@ -1,6 +1,8 @@
 """Warm workers: every Toil worker forked from a process that has Toil imported already.
 
-    zyg = Zygote.start(workdir, ["toil.wdl.wdltoil", ...])     # the wfrewrite batch system
+    start_early(["wdl"])              # as --no-appliance is parsed (hook): PRELOAD's imports
+    zyg, workdir = take_zygote(["wdl"])  # the wfrewrite batch system: that zygote, or a new one
+    zyg.wait_ready()                  # before its first job
     command = zyg.command("_toil_worker WDLTaskJob file:js kind-... --context ...")
     # command == "<python> -S -I .../zygote_client.py <socket> _toil_worker WDLTaskJob ..."
 
@@ -13,7 +15,8 @@ site packages) that asks for the fork, relays signals and exits with the worker'
 worker holds the read end of a pipe whose other end the client holds: when the client dies
 (Toil killed the job, even with SIGKILL), the worker kills its own process group at once.
 If the zygote is gone, or has more than one thread (forking would not be safe), the client runs
-the real ``_toil_worker`` itself.
+the real ``_toil_worker`` itself. Besides imports, ``PRELOAD`` names what every worker would
+otherwise do for itself (``MODULE:FUNCTION``), done once before the forks.
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import os
 import random
 import select
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote_client.py")
 MAX_REQUEST = 1 << 20
+READY_POLL = 0.01  # seconds between looks for the zygote's ready flag
 
 
 class Zygote:
@@ -44,6 +50,7 @@ class Zygote:
     def __init__(self, socket_path: str, proc: subprocess.Popen[bytes]) -> None:
         self.socket_path = socket_path
         self.proc = proc
+        self._ready = False
 
     @classmethod
     def start(cls, directory: str, preload: Sequence[str]) -> Zygote:
@@ -56,13 +63,22 @@ class Zygote:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        # ready when the socket is there (the zygote binds it after its imports)
-        ready = os.path.join(directory, os.path.basename(path) + ".ready")
-        for _ in range(600):
-            if os.path.exists(ready) or proc.poll() is not None:
-                break
-            select.select([], [], [], 0.05)
         return cls(path, proc)
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Wait until the zygote serves (it binds its socket after its imports, which overlap
+        the leader's own start-up), it has ended, or ``timeout`` has passed; True if it serves."""
+        if self._ready:
+            return True
+        flag = self.socket_path + ".ready"
+        for _ in range(int(timeout / READY_POLL)):
+            if os.path.exists(flag):
+                self._ready = True
+                return True
+            if self.proc.poll() is not None:
+                return False
+            select.select([], [], [], READY_POLL)
+        return False
 
     def command(self, worker_command: str) -> str:
         """The shell command that runs ``worker_command`` (``_toil_worker ...``) as a fork."""
@@ -80,19 +96,93 @@ class Zygote:
             os.unlink(self.socket_path + ".ready")
 
 
+# What the zygote imports (MODULE) or does (MODULE:FUNCTION) before it forks workers, by runner
+PRELOAD = {
+    "common": [
+        "toil.worker",
+        # Toil's worker imports it after every job, a WDL one too (to end cwltool's processes):
+        # ~0.37 s of CPU a WDL worker when it is not there already
+        "cwltool.main",
+        "wfrewrite.runtime.engines.toil.worker:warm_zygote",
+        "wfrewrite.runtime.exec.container",
+        "wfrewrite.runtime.exec.local",
+    ],
+    "wdl": [
+        "toil.wdl.wdltoil",
+        "wfrewrite.runtime.engines.toil.wdl",
+        "wfrewrite.runtime.engines.miniwdl:warm_toil_worker",
+    ],
+    "cwl": [
+        "toil.cwl.cwltoil",
+        "wfrewrite.runtime.engines.toil.cwl",
+        "wfrewrite.runtime.engines.cwltool.job",
+        "wfrewrite.runtime.engines.cwltool.run",
+    ],
+}
+
+
+def preload(languages: Sequence[str]) -> list[str]:
+    """What a zygote preloads for these runners ("wdl", "cwl"): the common part and theirs."""
+    return PRELOAD["common"] + [m for lang in languages for m in PRELOAD[lang]]
+
+
+def forking() -> bool:
+    """Workers are forked (WFREWRITE_TOIL_FORK is not 0)."""
+    return os.environ.get("WFREWRITE_TOIL_FORK", "1") != "0"
+
+
+_early: list[tuple[Zygote, str]] = []  # started while Toil parses its options, not yet adopted
+
+
+def start_early(languages: Sequence[str]) -> None:
+    """Start the zygote as soon as --no-appliance is parsed, so that its imports (~1.3 s of CPU
+    here) overlap the leader's own start-up (~0.5 s more of it than from the batch system's
+    start); the batch system adopts it. One that no batch system adopts (another batch system
+    was chosen, or workers are debugged) is stopped (``drop_early``, or at exit)."""
+    if _early or not forking():
+        return
+    directory = tempfile.mkdtemp(prefix="wfr-z-")
+    _early.append((Zygote.start(directory, preload(languages)), directory))
+    atexit.register(drop_early)
+
+
+def drop_early() -> None:
+    while _early:
+        zygote, directory = _early.pop()
+        zygote.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def take_zygote(languages: Sequence[str]) -> tuple[Zygote, str]:
+    """The zygote started early, or a new one for these runners (with its directory)."""
+    while _early:
+        zygote, directory = _early.pop()
+        if zygote.proc.poll() is None:
+            return zygote, directory
+        shutil.rmtree(directory, ignore_errors=True)
+    directory = tempfile.mkdtemp(prefix="wfr-z-")
+    return Zygote.start(directory, preload(languages)), directory
+
+
 def serve(path: str, preload: Sequence[str]) -> None:
-    """The zygote: import ``preload``, then fork a worker for each request until told to stop
-    (SIGTERM) or its parent (the leader) is gone."""
-    for name in preload:
+    """The zygote: import ``preload`` (and call the ``MODULE:FUNCTION`` entries), then fork a
+    worker for each request until told to stop (SIGTERM) or its parent (the leader) is gone."""
+    for name in preload:  # MODULE, or MODULE:FUNCTION to call once imported
+        module, _, call = name.partition(":")
         with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+            loaded = importlib.import_module(module)
+            if call:
+                try:
+                    getattr(loaded, call)()
+                except Exception as exn:  # a warm-up that failed: the workers do it themselves
+                    print(f"wfrewrite zygote: {name}: {exn}", file=sys.stderr)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(64)
     open(path + ".ready", "w").close()
     leader = os.getppid()
     clients: dict[int, socket.socket] = {}  # worker pid -> the client that asked for it
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # nothing to tear down: at once
     # a worker's end wakes the loop at once (SIGCHLD writes to the wakeup pipe)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
