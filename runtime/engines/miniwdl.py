@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 import logging
 import math
@@ -39,7 +38,6 @@ import os
 import shutil
 import sys
 import threading
-import types
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +55,7 @@ from ..exec import host_limits
 from ..exec.slots import Slots
 from ..exec.slots import Terminated as SlotTerminated
 from ..options import Options, from_config
+from .standin import StandIn, put_in
 
 if TYPE_CHECKING:  # imported where a run takes remote inputs: a mounted run needs no urllib or ssl
     from ..transport.remote import RemoteInputs
@@ -308,20 +307,11 @@ def _fill_remote_outputs(transport: RemoteInputs, outputs: Any) -> None:
     Value.rewrite_env_paths(outputs, fill)
 
 
-class _DockerErrors(types.ModuleType):
+class _DockerErrors(StandIn):
     """``docker.errors`` until something needs the real one (``spare_docker_import``)."""
 
     class BuildError(Exception):
         """miniwdl's docker backends' image-build error: no wfrewrite task raises it."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # what the import system asks (__path__: not a package)
-            raise AttributeError(name)
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        real = importlib.import_module(self.__name__)
-        self.__dict__.update(real.__dict__)  # from now on (BuildError too) the real module's
-        return getattr(real, name)
 
 
 def spare_docker_import() -> None:
@@ -334,7 +324,7 @@ def spare_docker_import() -> None:
     workers)."""
     if not supported_miniwdl() or "docker" in sys.modules or "docker.errors" in sys.modules:
         return
-    sys.modules["docker.errors"] = _DockerErrors("docker.errors")
+    put_in(_DockerErrors("docker.errors"))
 
 
 def spare_version_scan() -> None:

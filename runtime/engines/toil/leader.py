@@ -25,7 +25,6 @@ import threading
 import time
 import types
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 SERVER_POLL = 0.05  # seconds between the real-time log server's looks for a shutdown
@@ -58,12 +57,7 @@ class PacedPass:
         self.start = time.monotonic()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is None:
             left = self.min_interval - (time.monotonic() - self.start)
             if left > 0:
