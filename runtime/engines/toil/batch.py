@@ -7,6 +7,11 @@ workers and the leader mode.
 Warm workers: each job's worker is forked from a zygote that has Toil and its WDL or CWL
 interpreter imported (``zygote``), instead of a fresh ``_toil_worker`` importing them again;
 each job still runs in a process of its own. ``WFREWRITE_TOIL_FORK=0`` starts them as Toil does.
+The zygote is started as --no-appliance is parsed (``hook``) and adopted here.
+
+No idle leader: Toil's leader polls its batch system with a 2-s wait right after a pass that
+readied jobs it handles only on its next pass; this batch system hears that on Toil's message
+bus (``JobUpdatedMessage``) and then answers at once. (The leader's other rests: ``leader``.)
 
 The leader mode: with a remote executor (tes, kubernetes, slurm) Toil's leader and all its jobs
 run on this machine, and a task job only waits here while its task runs elsewhere: such a job is
