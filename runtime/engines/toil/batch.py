@@ -23,7 +23,6 @@ kills its worker, whose reaper removes the remote task; shutting down does the s
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from .admission import admitted
@@ -43,11 +42,10 @@ def batch_system_class() -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.zygote: Zygote | None = None
-            self.zygote_dir = ""
             self.leader_has_updates = False
             if forking() and not self.debugWorker:
                 # its imports overlap the leader's start-up; the first job waits for it
-                self.zygote, self.zygote_dir = take_zygote(languages())
+                self.zygote = take_zygote(languages())
 
         def set_message_bus(self, message_bus: Any) -> None:
             super().set_message_bus(message_bus)
@@ -89,6 +87,5 @@ def batch_system_class() -> type:
             finally:
                 if self.zygote is not None:
                     self.zygote.stop()
-                    shutil.rmtree(self.zygote_dir, ignore_errors=True)
 
     return WfrewriteBatchSystem

@@ -1,7 +1,7 @@
 """Warm workers: every Toil worker forked from a process that has Toil imported already.
 
     start_early(["wdl"])              # as --no-appliance is parsed (hook): PRELOAD's imports
-    zyg, workdir = take_zygote(["wdl"])  # the wfrewrite batch system: that zygote, or a new one
+    zyg = take_zygote(["wdl"])        # the wfrewrite batch system: that zygote, or a new one
     zyg.wait_ready()                  # before its first job
     command = zyg.command("_toil_worker WDLTaskJob file:js kind-... --context ...")
     # command == "<python> -S -I .../zygote_client.py <socket> _toil_worker WDLTaskJob ..."
@@ -46,25 +46,25 @@ READY_POLL = 0.01  # seconds between looks for the zygote's ready flag
 
 
 class Zygote:
-    """The batch system's handle on its zygote process."""
+    """The batch system's handle on its zygote process and the directory it listens in."""
 
-    def __init__(self, socket_path: str, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, directory: str, socket_path: str, proc: subprocess.Popen[bytes]) -> None:
+        self.directory = directory
         self.socket_path = socket_path
         self.proc = proc
         self._ready = False
 
     @classmethod
-    def start(cls, directory: str, preload: Sequence[str]) -> Zygote:
-        """A zygote listening in ``directory`` with ``preload`` imported (its own session)."""
+    def start(cls, preload: Sequence[str]) -> Zygote:
+        """A zygote with ``preload`` imported (its own session), listening in a new directory."""
+        directory = tempfile.mkdtemp(prefix="wfr-z-")
         path = os.path.join(directory, f"wfrewrite-zygote-{os.getpid()}.sock")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
         proc = subprocess.Popen(
             [sys.executable, "-m", __name__, path, *preload],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        return cls(path, proc)
+        return cls(directory, path, proc)
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Wait until the zygote serves (it binds its socket after its imports, which overlap
@@ -87,14 +87,12 @@ class Zygote:
         return f"{client} {worker_command}"
 
     def stop(self) -> None:
+        """End the zygote (its workers are their own) and remove its directory."""
         if self.proc.poll() is None:
             self.proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path + ".ready")
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 # What the zygote imports (MODULE) or does (MODULE:FUNCTION) before it forks workers, by runner
@@ -132,7 +130,7 @@ def forking() -> bool:
     return os.environ.get("WFREWRITE_TOIL_FORK", "1") != "0"
 
 
-_early: list[tuple[Zygote, str]] = []  # started while Toil parses its options, not yet adopted
+_early: list[Zygote] = []  # started while Toil parses its options, not yet adopted
 
 
 def start_early(languages: Sequence[str]) -> None:
@@ -142,27 +140,23 @@ def start_early(languages: Sequence[str]) -> None:
     was chosen, or workers are debugged) is stopped (``drop_early``, or at exit)."""
     if _early or not forking():
         return
-    directory = tempfile.mkdtemp(prefix="wfr-z-")
-    _early.append((Zygote.start(directory, preload(languages)), directory))
+    _early.append(Zygote.start(preload(languages)))
     atexit.register(drop_early)
 
 
 def drop_early() -> None:
     while _early:
-        zygote, directory = _early.pop()
-        zygote.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        _early.pop().stop()
 
 
-def take_zygote(languages: Sequence[str]) -> tuple[Zygote, str]:
-    """The zygote started early, or a new one for these runners (with its directory)."""
+def take_zygote(languages: Sequence[str]) -> Zygote:
+    """The zygote started early, or a new one for these runners."""
     while _early:
-        zygote, directory = _early.pop()
+        zygote = _early.pop()
         if zygote.proc.poll() is None:
-            return zygote, directory
-        shutil.rmtree(directory, ignore_errors=True)
-    directory = tempfile.mkdtemp(prefix="wfr-z-")
-    return Zygote.start(directory, preload(languages)), directory
+            return zygote
+        zygote.stop()
+    return Zygote.start(preload(languages))
 
 
 def serve(path: str, preload: Sequence[str]) -> None:
