@@ -383,10 +383,9 @@ def cache_plugin_lookups(scan_now: bool = False) -> None:
 
     def load_all_plugins(cfg: Any, group: str) -> Any:
         key = (group, cfg["plugins"]["enable_patterns"], cfg["plugins"]["disable_patterns"])
+        scan()
         with lock:
             if key not in cache:
-                if not scanned:
-                    scanned.append(miniwdl_entry_points())
                 enable = cfg["plugins"].get_list("enable_patterns")
                 disable = cfg["plugins"].get_list("disable_patterns")
                 found = [ep for ep in scanned[0] if ep.group == f"miniwdl.plugin.{group}"]

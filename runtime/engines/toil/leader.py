@@ -72,12 +72,16 @@ class QuickUDPServer(socketserver.ThreadingUDPServer):
 
 
 def _waking(
-    shutdown: Callable[[Any], None], thread_of: Callable[[Any], Any]
+    shutdown: Callable[[Any], None], parts: Callable[[Any], tuple[Any, threading.Event]]
 ) -> Callable[..., None]:
-    """``shutdown``, which first wakes the thread it will join from its rest."""
+    """``shutdown``, which first raises the stop flag of the thread it will join (``parts``:
+    the thread and its flag; ``shutdown`` raises it again) and then wakes that thread from its
+    rest, so that the thread sees the flag as it wakes."""
 
     def wrapped(self: Any) -> None:
-        ident = thread_of(self).ident
+        thread, stop = parts(self)
+        stop.set()
+        ident = thread.ident
         if ident is not None:
             _wakeup(ident).set()
         try:
@@ -100,18 +104,15 @@ def quicken_leader() -> None:
     if getattr(sm.ServiceManager.shutdown, "_wfrewrite_waking", False):
         return
     sm.throttle = PacedPass
-    original_sm = sm.ServiceManager.shutdown
-
-    def service_manager_shutdown(self: Any) -> None:
-        self._ServiceManager__terminate.set()  # before the wake-up, which it then sees
-        original_sm(self)
-
     sm.ServiceManager.shutdown = _waking(
-        service_manager_shutdown, lambda self: self._ServiceManager__service_starter
+        sm.ServiceManager.shutdown,
+        lambda self: (self._ServiceManager__service_starter, self._ServiceManager__terminate),
     )
     # its module's `time`, with the loop's one sleep a rest
     clock = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if k[0] != "_"})
     clock.sleep = rest
     sl.time = clock
-    sl.StatsAndLogging.shutdown = _waking(sl.StatsAndLogging.shutdown, lambda self: self._worker)
+    sl.StatsAndLogging.shutdown = _waking(
+        sl.StatsAndLogging.shutdown, lambda self: (self._worker, self._stop)
+    )
     rt.SocketServer = types.SimpleNamespace(ThreadingUDPServer=QuickUDPServer)
