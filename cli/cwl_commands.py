@@ -15,6 +15,8 @@ import logging
 import os
 import sys
 
+from wfrewrite.runtime.exec import begin_run
+
 from . import args as shared
 from .args import run_options
 from .results import print_result, write_compiled
@@ -46,12 +48,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    run_dir = os.path.abspath(args.dir or ".")
+    # labelled with its run directory; its sweep runs while cwltool is imported
+    options = begin_run(run_options(args), run_dir)
+
     from wfrewrite.runtime.engines.cwltool import run as cwl_run
 
     _quiet_cwltool(args.verbose)
-    run_dir = os.path.abspath(args.dir or ".")
     opts = cwl_run.RunOptions(
-        tool=_tool_path(args), job=args.inputs, outdir=run_dir, options=run_options(args)
+        tool=_tool_path(args), job=args.inputs, outdir=run_dir, options=options, swept=True
     )
     outcome = cwl_run.run(opts)
     if outcome.status != "success":

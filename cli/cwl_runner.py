@@ -15,6 +15,7 @@ import logging
 import sys
 
 from wfrewrite.compiler.diagnostics import WfError, render
+from wfrewrite.runtime.exec import begin_run
 
 from . import args as shared
 from .startup import started
@@ -69,15 +70,18 @@ def _setup_logging(quiet: bool, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from wfrewrite.runtime.engines.cwltool import run as cwl_run  # cwltool sets up its logging
-
     _setup_logging(args.quiet, args.debug)
-
     try:
         options = shared.run_options(args)
     except WfError as exn:
         print(render(exn), file=sys.stderr)
         return exn.exit_code
+    # labelled with its output directory; its sweep runs while cwltool is imported
+    options = begin_run(options, args.outdir)
+
+    from wfrewrite.runtime.engines.cwltool import run as cwl_run  # cwltool sets up its logging
+
+    _setup_logging(args.quiet, args.debug)  # over cwltool's
     opts = cwl_run.RunOptions(
         tool=args.tool,
         job=args.job,
@@ -86,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         leave_tmpdir=args.leave_tmpdir,
         relax_path_checks=not args.strict_path_checks,
         parallel=args.parallel,
+        swept=True,
+        loaded=started,  # imports, CWL's schemas and the document made without a collection
     )
-    started()  # what is imported stays; the document is loaded with the collector on
     try:
         outcome = cwl_run.run(opts)
     except WfError as exn:

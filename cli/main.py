@@ -163,9 +163,9 @@ def is_cwl(source: str) -> bool:
 
 
 def _setup_logging(verbose: int) -> None:
-    """Task logs (miniwdl's task.log) get everything from INFO; the console what -v asks for."""
-    import WDL._util  # noqa: F401  (adds miniwdl's NOTICE and VERBOSE levels)
-
+    """Task logs (miniwdl's task.log) get everything from INFO; the console what -v asks for.
+    (miniwdl's NOTICE and VERBOSE levels are named when a WDL command imports miniwdl, before
+    anything logs at them; a CWL command never imports it.)"""
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(
         logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG

@@ -19,8 +19,7 @@ import sys
 from typing import Any
 
 from wfrewrite.compiler.diagnostics import WfError, render
-from wfrewrite.runtime.exec import resolve, sweep_at_start, tail_lines
-from wfrewrite.runtime.job import run_label_of
+from wfrewrite.runtime.exec import begin_run, resolve, tail_lines
 from wfrewrite.runtime.options import to_config
 
 from .args import run_options, unsupported
@@ -43,6 +42,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    options = run_options(args)  # before anything runs: options that do not fit together
+    auto = options.executor == "auto"
+    options = dataclasses.replace(options, executor=resolve(options.executor))
+    # labelled with its run directory; its sweep runs while miniwdl is imported, the document
+    # loaded
+    options = begin_run(options, args.dir or ".")
+
     import WDL
     from WDL import Tree
     from WDL.runtime import config as wdl_config
@@ -55,19 +61,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         spare_version_scan,
     )
 
-    options = run_options(args)  # before anything runs: options that do not fit together
     doc = wdl.load(args.source)
     tgt, inputs = wdl.read_inputs(doc, args.task, args.inputs)
     if isinstance(tgt, Tree.Task):
         wdl.check_hints_section(tgt, unsupported(args))
-    if options.executor == "auto":
-        options = dataclasses.replace(options, executor=resolve("auto"))
+    if auto:
         print(f"wfrewrite: executor {options.executor} (auto)", file=sys.stderr)
-    # everything this run starts is labelled with its run directory (wfrewrite cleanup --run)
-    options = dataclasses.replace(
-        options, run_label=options.run_label or run_label_of(args.dir or ".")
-    )
-    sweep_at_start(options)
     overrides: dict[str, dict[str, Any]] = {
         **wdl.MINIWDL_OVERRIDES,
         "wfrewrite": to_config(options),

@@ -34,12 +34,17 @@ destinations and knobs as data, and its staging rows carry URLs and checksums:
 
 from __future__ import annotations
 
+import functools
 import shlex
 import string
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from ..diagnostics import PlanError
 from ..plan.ir import Capture, StageItem, TaskPlan
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 # Runtime files in the order they are inlined after the data section; the transport's own files
 # (transport_<name>.sh: its probe, stage, unstage and commit hooks) follow stage.sh.
@@ -56,12 +61,18 @@ RUNTIME_PACKAGE = "wfrewrite.runtime"
 _cache: dict[tuple[str, bool], str] = {}
 
 
+@functools.cache
+def _runtime_dir() -> Traversable:
+    """The runtime's sh/ directory (found once: a lookup costs ~1 ms, one per file)."""
+    return resources.files(RUNTIME_PACKAGE).joinpath("sh")
+
+
 def runtime_source(name: str, *, comments: bool = True) -> str:
     """A runtime .sh file with its '##' template comments and shellcheck shell directives
     stripped; without ``comments``, every comment line but shellcheck's directives too."""
     key = (name, comments)
     if key not in _cache:
-        text = resources.files(RUNTIME_PACKAGE).joinpath("sh", name).read_text(encoding="utf-8")
+        text = _runtime_dir().joinpath(name).read_text(encoding="utf-8")
         lines = [
             ln
             for ln in text.splitlines()

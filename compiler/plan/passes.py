@@ -26,10 +26,13 @@ Pass = Callable[[TaskPlan, Any], TaskPlan]
 
 
 def run_passes(plan: TaskPlan, facts: Any, passes: Sequence[Pass]) -> TaskPlan:
-    """Apply ``passes`` in order, checking the plan before and after every one."""
+    """Apply ``passes`` in order, checking the plan before and after every one (a pass that
+    returns the plan it was given has nothing new to check)."""
     check(plan)
     for p in passes:
-        plan = check(p(plan, facts))
+        given, plan = plan, p(plan, facts)
+        if plan is not given:
+            check(plan)
     return plan
 
 

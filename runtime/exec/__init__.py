@@ -18,6 +18,7 @@ module, only when that executor is chosen.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import importlib
 import logging
 import shutil
@@ -26,6 +27,7 @@ import threading
 
 from wfrewrite.compiler.diagnostics import WfError
 
+from ..job import run_label_of
 from ..options import EXECUTORS, Options
 from ..transport import for_options
 from .base import Executor, host_limits, tail, tail_lines
@@ -103,13 +105,22 @@ SWEEP_WAIT = 30.0  # seconds a run's end waits for its sweep at most
 def sweep_at_start(options: Options) -> threading.Thread | None:
     """What earlier, killed drivers of the same run left running (their drivers gone), removed
     in the background while this run starts (a run is labelled by its run directory or job
-    store: ``options.run_label``)."""
+    store: ``options.run_label``). The front ends call it as soon as their options are known,
+    before they import their engine and load the document: the sweep's one listing (``podman
+    ps``, a TES or Kubernetes list) then runs beside that work, not beside the first tasks'
+    containers. The executor is built here, in the caller's thread (its imports are the
+    caller's); the thread only lists and removes."""
     if not options.run_label or resolve(options.executor) == "local":
+        return None
+    try:
+        executor = select(options)
+    except Exception as exn:  # the run reports bad options itself; a sweep never stops it
+        log.info("sweep of run %s: %s", options.run_label, exn)
         return None
 
     def sweep() -> None:
         try:
-            for name in select(options).sweep(options.run_label or ""):
+            for name in executor.sweep(options.run_label or ""):
                 log.warning("removed %s, left running by a killed run", name)
         except Exception as exn:  # a sweep never stops a run
             log.info("sweep of run %s: %s", options.run_label, exn)
@@ -120,8 +131,20 @@ def sweep_at_start(options: Options) -> threading.Thread | None:
     return thread
 
 
+def begin_run(options: Options, directory: str) -> Options:
+    """``options`` labelled with the run's directory (its run directory or output directory:
+    everything the run starts carries the label, ``wfrewrite cleanup --run``) unless they carry
+    a label already, and the sweep of that label started (``sweep_at_start``). The command
+    lines call it first, before they import their engine."""
+    if not options.run_label:
+        options = dataclasses.replace(options, run_label=run_label_of(directory))
+    sweep_at_start(options)
+    return options
+
+
 __all__ = [
     "Executor",
+    "begin_run",
     "host_limits",
     "resolve",
     "select",

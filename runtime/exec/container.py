@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from typing import ClassVar
 
 from wfrewrite.compiler.cache import cache_root, write_entry
@@ -58,6 +59,7 @@ def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
 
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman refuses less
+_inspect_lock = threading.Lock()  # guards ContainerExecutor._inspecting
 
 
 class ContainerExecutor(Executor):
@@ -110,31 +112,43 @@ class ContainerExecutor(Executor):
 
     _ids: ClassVar[dict[tuple[str, str], str]] = {}
 
+    _inspecting: ClassVar[dict[tuple[str, str], threading.Lock]] = {}
+
     def inspect(self, image: str) -> ImageFacts:
         """Whether the engine has ``image``, and its ENTRYPOINT (cached; its ID too, for
-        ``image_id``)."""
+        ``image_id``). One ``image inspect`` an image: the scatter's first tasks, starting
+        together, wait for the one that runs."""
         key = (self.binary, image)
-        if key not in self._images:
-            probe = subprocess.run(
-                [self.binary, "image", "inspect", "--format",
-                 "{{.Id}} {{json .Config.Entrypoint}}", image],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            image_id, _, entrypoint = probe.stdout.strip().partition(" ")
-            words: tuple[str, ...] = ()
-            if probe.returncode == 0:
-                try:
-                    found = json.loads(entrypoint or "null")
-                except ValueError:
-                    found = None
-                if isinstance(found, list) and all(isinstance(w, str) for w in found):
-                    words = tuple(found)
-                elif isinstance(found, str) and found:
-                    words = (found,)
-            present = probe.returncode == 0
-            self._ids[key] = image_id if present and image_id.isalnum() else ""
-            self._images[key] = ImageFacts(image=image, present=present, entrypoint=words)
+        if key in self._images:
+            return self._images[key]
+        with _inspect_lock:
+            lock = self._inspecting.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._images:
+                self._images[key] = self._inspect(key)
         return self._images[key]
+
+    def _inspect(self, key: tuple[str, str]) -> ImageFacts:
+        image = key[1]
+        probe = subprocess.run(
+            [self.binary, "image", "inspect", "--format",
+             "{{.Id}} {{json .Config.Entrypoint}}", image],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        image_id, _, entrypoint = probe.stdout.strip().partition(" ")
+        words: tuple[str, ...] = ()
+        if probe.returncode == 0:
+            try:
+                found = json.loads(entrypoint or "null")
+            except ValueError:
+                found = None
+            if isinstance(found, list) and all(isinstance(w, str) for w in found):
+                words = tuple(found)
+            elif isinstance(found, str) and found:
+                words = (found,)
+        present = probe.returncode == 0
+        self._ids[key] = image_id if present and image_id.isalnum() else ""
+        return ImageFacts(image=image, present=present, entrypoint=words)
 
     _shells: ClassVar[dict[tuple[str, str], bool]] = {}
 

@@ -187,3 +187,31 @@ def test_scratch_is_removed(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert list(env_tmp.iterdir()) == []
     assert sorted(x.name for x in (tmp_path / "o").iterdir()) == ["copy.txt"]
+
+
+def test_loaded_is_called_once_after_the_load_and_before_any_job(tmp_path: Path) -> None:
+    """``RunOptions.loaded`` (where wfrewrite-cwl-runner turns its collector back on) comes once
+    the document is loaded and the job bound, before the first job; a document that does not
+    load never gets there."""
+    from wfrewrite.compiler.diagnostics import WfError
+    from wfrewrite.runtime.engines.cwltool.run import RunOptions, run
+    from wfrewrite.runtime.options import Options
+
+    wf = ROOT / "examples" / "workflows" / "cwl"
+    calls: list[list[str]] = []
+    out = run(
+        RunOptions(
+            tool=str(wf / "scatter_gather.cwl"),
+            job=str(wf / "scatter_gather.job.yml"),
+            outdir=str(tmp_path / "out"),
+            options=Options(executor="local"),
+            loaded=lambda: calls.append(sorted(os.listdir(tmp_path))),
+        )
+    )
+    assert out.status == "success"
+    assert calls == [[]]  # once, and nothing of the run existed yet
+    bad = tmp_path / "bad.cwl"
+    bad.write_text("cwlVersion: v1.2\nclass: CommandLineTool\ninputs: 3\n")
+    with pytest.raises(WfError):
+        run(RunOptions(tool=str(bad), outdir=str(tmp_path / "o2"), loaded=lambda: calls.append([])))
+    assert len(calls) == 1

@@ -1,7 +1,7 @@
 """Nothing outlives its driver: a driver killed with SIGKILL (its whole process group, as Toil's
 single-machine batch system kills a job) leaves no container and no Slurm job running; what a
 killed driver left (made up here: a container labelled with a dead driver) is swept by
-`wfrewrite cleanup` and by the next run in the same directory; a container never outlives its
+`wfrewrite cleanup` and by the next run in the same directory (WDL or CWL); a container never outlives its
 task's time limit."""
 
 from __future__ import annotations
@@ -147,6 +147,21 @@ def test_cleanup_and_the_next_run_sweep_what_a_dead_driver_left(tmp_path: Path) 
         )
         r = wfrewrite("run", str(src), "--executor", "podman", "--dir", str(runs))
         assert r.rc == 0, r.stderr
+        assert until(lambda: containers(**{LABEL_RUN: label}) == [alive_name], 20)
+        # and so does the next wfrewrite-cwl-runner whose --outdir it is
+        leftover(f"wfr-dead3-{os.getpid()}", dead)
+        tool = tmp_path / "quick.cwl"
+        tool.write_text(
+            "cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n"
+            "  DockerRequirement: {dockerPull: 'busybox:latest'}\n"
+            "baseCommand: [echo, hi]\ninputs: []\noutputs: []\n"
+        )
+        p = subprocess.run(
+            [str(BIN / "wfrewrite-cwl-runner"), "--executor", "podman", "--outdir", str(runs),
+             str(tool)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert p.returncode == 0, p.stderr
         assert until(lambda: containers(**{LABEL_RUN: label}) == [alive_name], 20)
         r = wfrewrite("cleanup", "--run", str(runs), "--executor", "podman", "--force")
         assert f"removed {alive_name}" in r.stdout

@@ -42,7 +42,6 @@ from wfrewrite.compiler.diagnostics import (
 )
 
 from ... import exec as executors
-from ...job import run_label_of
 from ...options import Options
 from .job import RunContext, WfrewriteJob
 
@@ -58,6 +57,12 @@ class RunOptions:
     leave_tmpdir: bool = False
     relax_path_checks: bool = True
     parallel: bool = False  # run independent jobs at once (cwltool's --parallel)
+    # the caller began the run itself (``exec.begin_run``: its label, its sweep), before it
+    # imported cwltool (the command lines do)
+    swept: bool = False
+    # called once the document is loaded and the job bound, before anything runs (a command
+    # line turns its garbage collector back on there: cli/startup.py)
+    loaded: Callable[[], None] | None = None
 
 
 @dataclass
@@ -73,10 +78,11 @@ def run(opts: RunOptions) -> Outcome:
     job = cwl.read_job(opts.job, opts.tool, ctx)
     tool = cwl.load(opts.tool, ctx)
     order = cwl.bind_job(tool, job, opts.tool)
-    # everything this run starts is labelled with its output dir (wfrewrite cleanup --run)
+    if opts.loaded is not None:
+        opts.loaded()
     options = opts.options
-    options = dataclasses.replace(options, run_label=options.run_label or run_label_of(opts.outdir))
-    executors.sweep_at_start(options)
+    if not opts.swept:
+        options = executors.begin_run(options, opts.outdir)
     executor = select_executor(options)
     scratch = os.path.realpath(tempfile.mkdtemp(prefix="wfrewrite-cwl-"))
     try:
