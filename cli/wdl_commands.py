@@ -58,6 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache_plugin_lookups,
         prepare_ahead,
         spare_docker_import,
+        spare_realpaths,
         spare_version_scan,
     )
 
@@ -79,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cache_plugin_lookups()
     spare_docker_import()
     spare_version_scan()
+    spare_realpaths()
     started()
     try:
         if isinstance(tgt, Tree.Task):

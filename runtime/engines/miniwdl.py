@@ -24,7 +24,8 @@ task and its inputs to the container so that the outputs can be captured precise
 `wfrewrite run` also trims what miniwdl does in every run and task that wfrewrite never needs:
 ``prepare_ahead`` (tasks set up ahead of their slots), ``cache_plugin_lookups`` (one scan of the
 installed packages for plugins), ``spare_docker_import`` (no docker SDK for a BuildError) and
-``spare_version_scan`` (miniwdl's version without a scan of the installed packages).
+``spare_version_scan`` (miniwdl's version without a scan of the installed packages) and
+``spare_realpaths`` (a task's run directory made group-writable without resolving each path).
 """
 
 from __future__ import annotations
@@ -349,6 +350,54 @@ def spare_version_scan() -> None:
 
     version._wfrewrite_spared = True  # type: ignore[attr-defined]
     importlib_metadata.version = version
+
+
+def spare_realpaths() -> None:
+    """At the end of every task miniwdl adds group read and write to everything in the task's
+    run directory (``chmod_R_plus``, as ``WDL.runtime.task`` imported it from ``WDL._util``)
+    and first makes sure each entry is within the directory by resolving both paths, component
+    by component (``path_really_within``: ~14 ``lstat`` an entry, the directory's own path again
+    each time; ~1 ms of a trivial task's ~15 ms of CPU in the driver). A walk that follows no
+    symbolic link meets nothing outside the directory but through a link, and links are
+    skipped, so ``add_permissions`` (below) makes the same changes from one ``lstat`` an entry;
+    miniwdl's own function stays what its other callers use."""
+    if not supported_miniwdl():
+        return
+    import WDL.runtime.task as task
+
+    if getattr(task.chmod_R_plus, "_wfrewrite_spared", False):
+        return
+    task.chmod_R_plus = add_permissions
+
+
+def add_permissions(path: str, file_bits: int = 0, dir_bits: int = 0) -> None:
+    """miniwdl's ``chmod_R_plus(path, file_bits, dir_bits)``: ``file_bits`` added to every file
+    and ``dir_bits`` to every directory at or under ``path`` (``path`` itself through a link
+    too, as ``os.walk`` lists it), never through a symbolic link, never to a link's target."""
+    import stat
+
+    def add(entry: str, bits: int) -> None:
+        st = os.lstat(entry)
+        if not stat.S_ISLNK(st.st_mode):
+            mode = stat.S_IMODE(st.st_mode)
+            if mode | bits != mode:
+                os.chmod(entry, mode | bits)
+
+    def raiser(exc: OSError) -> None:
+        raise exc
+
+    if not os.path.isdir(path):
+        add(path, file_bits)
+        return
+    add(path, dir_bits)
+    for root, subdirs, files in os.walk(path, onerror=raiser, followlinks=False):
+        for name in subdirs:
+            add(os.path.join(root, name), dir_bits)
+        for name in files:
+            add(os.path.join(root, name), file_bits)
+
+
+add_permissions._wfrewrite_spared = True  # type: ignore[attr-defined]
 
 
 def cache_plugin_lookups(scan_now: bool = False) -> None:
