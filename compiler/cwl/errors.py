@@ -95,6 +95,26 @@ def cwl_errors(where: str, kind: type[WfError]) -> Iterator[None]:
         raise kind(" ".join(str(exn).split()), _doc_pos(where)) from None
     except SystemExit:
         raise InputError(f"{where}: not a valid CWL job object (a YAML/JSON mapping)") from None
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exn:
+        # cwltool reads some malformed documents before schema-salad validates them (``inputs:
+        # 3`` fails in its stdout/stderr shorthand) and stumbles; it says "I couldn't load this
+        # CWL file". A slip of wfrewrite's own code stays the bug it is.
+        if _raised_in_wfrewrite(exn):
+            raise
+        raise kind(
+            f"cwltool could not read this document ({type(exn).__name__}: {exn}); is it valid CWL?",
+            _doc_pos(where),
+        ) from None
+
+
+def _raised_in_wfrewrite(exn: BaseException) -> bool:
+    """Whether the innermost frame of ``exn``'s traceback is wfrewrite's own code."""
+    tb = exn.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
+        "wfrewrite."
+    )
 
 
 def _doc_pos(where: str) -> Pos | None:

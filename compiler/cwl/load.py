@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cwltool.context import LoadingContext
-from cwltool.load_tool import default_loader, load_tool, resolve_tool_uri
+from cwltool.load_tool import (
+    default_loader,
+    fetch_document,
+    load_tool,
+    resolve_and_validate_document,
+    resolve_tool_uri,
+)
+from cwltool.load_tool import make_tool as cwltool_make_tool
 from cwltool.process import Process
 from cwltool.resolver import tool_resolver
 from cwltool.stdfsaccess import StdFsAccess
@@ -106,12 +113,46 @@ def _must_exist(path: str, what: str) -> None:
         raise InputError(f"cannot read {what}{path}: no such file")
 
 
-def load(tool_path: str, ctx: LoadingContext | None = None) -> Process:
-    """Load and validate a CWL document (v1.0, v1.1, v1.2; ``$graph`` files; ``file#id``)."""
+def load(
+    tool_path: str,
+    ctx: LoadingContext | None = None,
+    images: Callable[[list[str]], None] | None = None,
+) -> Process:
+    """Load and validate a CWL document (v1.0, v1.1, v1.2; ``$graph`` files; ``file#id``).
+    ``images``, if given, hears the images the document's text names (``docker_pulls``) as soon
+    as it is read, before cwltool validates it (the longest part of a load): what a run asks
+    its container engine of them can be asked meanwhile."""
     base = tool_path.split("#")[0]
     _must_exist(base, "")
+    ctx = ctx or loading_context()
     with cwl_errors(base, SourceError), parsed_schemas():  # the schemas from the file cache
-        return load_tool(tool_path, ctx or loading_context())
+        if images is None:
+            return load_tool(tool_path, ctx)
+        # cwltool's load_tool, step by step
+        ctx, document, uri = fetch_document(tool_path, ctx)
+        images(docker_pulls(document))
+        ctx, uri = resolve_and_validate_document(ctx, document, uri)
+        return cwltool_make_tool(uri, ctx)
+
+
+def docker_pulls(document: Any) -> list[str]:
+    """The ``dockerPull`` images a CWL document's text names, in order, each once (what it
+    names in other files, which cwltool reads as it validates, is not among them)."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "dockerPull" and isinstance(value, str):
+                    found[value] = None
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    return list(found)
 
 
 def bind_job(tool: Process, job: Job, tool_path: str) -> Any:

@@ -45,6 +45,7 @@ _CLASSES = {
 }
 
 _docker_ok: bool | None = None
+_said_auto: set[str] = set()  # the executors ``auto`` chose, logged
 
 
 def _docker_answers() -> bool:
@@ -92,7 +93,9 @@ def select(options: Options) -> Executor:
                 "cannot run in their images; name an executor (--wfrewrite-executor podman, "
                 "slurm, tes, kubernetes; or local to run them on this host)"
             )
-        log.info("executor: %s (auto)", name)
+        if name not in _said_auto:  # once a process, however many ask
+            _said_auto.add(name)
+            log.info("executor: %s (auto)", name)
     if name in ("podman", "docker") and not shutil.which(name):
         raise WfError(f"executor {name}: '{name}' is not on PATH")
     cls = executor_class(name)

@@ -208,6 +208,10 @@ class Executor:
         known here, nothing is refused)."""
         return host_limits()
 
+    def prefetch(self, images: list[str]) -> None:
+        """Start learning what tasks will ask about ``images`` (a container engine's image
+        facts), in the background; nothing to learn here."""
+
     def sweep(self, run: str, *, force: bool = False) -> list[str]:
         """Remove whatever this executor started for the run labelled ``run`` and is still
         there, whose driver is gone (a killed driver's containers, jobs, tasks; with ``force``,

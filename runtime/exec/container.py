@@ -20,6 +20,7 @@ becomes ``--network none``. Nothing else of the host is visible.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -127,6 +128,21 @@ class ContainerExecutor(Executor):
             if key not in self._images:
                 self._images[key] = self._inspect(key)
         return self._images[key]
+
+    def prefetch(self, images: list[str]) -> None:
+        """Each image's ``inspect`` started in a thread of its own: a CWL run names its images
+        before cwltool validates the document, which takes longer than podman answers, so its
+        first tasks find the facts there (or wait for the one ``image inspect`` under way). A
+        failure is left to the task's own ``inspect`` to meet and report."""
+        for image in images[:8]:
+            if (self.binary, image) not in self._images:
+                threading.Thread(
+                    target=self._prefetch, args=(image,), name="wfrewrite-inspect", daemon=True
+                ).start()
+
+    def _prefetch(self, image: str) -> None:
+        with contextlib.suppress(Exception):
+            self.inspect(image)
 
     def _inspect(self, key: tuple[str, str]) -> ImageFacts:
         image = key[1]

@@ -12,6 +12,7 @@ output object is printed as ``cwltool`` prints it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -76,7 +77,7 @@ def run(opts: RunOptions) -> Outcome:
     cwltool's engine; a task that fails is ``Outcome(status != "success")``."""
     ctx = cwl.loading_context(relax_path_checks=opts.relax_path_checks)
     job = cwl.read_job(opts.job, opts.tool, ctx)
-    tool = cwl.load(opts.tool, ctx)
+    tool = cwl.load(opts.tool, ctx, images=lambda images: prefetch(opts.options, images))
     order = cwl.bind_job(tool, job, opts.tool)
     if opts.loaded is not None:
         opts.loaded()
@@ -109,6 +110,13 @@ def run(opts: RunOptions) -> Outcome:
             log.warning("task directories left in %s", scratch)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def prefetch(options: Options, images: list[str]) -> None:
+    """What the run's tasks will ask the executor about ``images``, asked now (``prefetch``);
+    options that name no executor are left for the run to report."""
+    with contextlib.suppress(WfError):
+        executors.select(options).prefetch(images)
 
 
 def select_executor(options: Options) -> executors.Executor:
