@@ -1,20 +1,25 @@
-"""cwltool's CWL schemas parsed once per machine, not once per process.
+"""cwltool's CWL schemas parsed and built once per machine, not once per process.
 
     with parsed_schemas():                   # compiler/cwl/load.py wraps cwltool's loading in it
-        tool = load_tool("cat.cwl", ctx)     # get_schema("v1.2"): ~0.2 s, not ~0.5-0.7 s
+        tool = load_tool("cat.cwl", ctx)     # get_schema("v1.2"): ~0.04 s, not ~0.5-0.7 s
 
 Before it reads a document, cwltool builds the loaders of its CWL schemas
-(``cwltool.process.get_schema``, schema-salad's ``get_metaschema``) afresh in every process, and
-about three quarters of that is ruamel's pure-Python round-trip parse of the ~15 YAML files that
+(``cwltool.process.get_schema``, schema-salad's ``get_metaschema``) afresh in every process.
+About three quarters of that is ruamel's pure-Python round-trip parse of the ~15 YAML files that
 ship inside the two packages (``https://w3id.org/cwl/*.yml`` in schema-salad's loader, and the
 metaschema's own text). Inside ``parsed_schemas()`` the parse of one of *those* texts is read
 from a pickle in the user's cache (compiler/cache.py), written the first time: the key is
 the text's sha256 with the versions of ruamel.yaml, schema-salad and Python, so a cached tree is
 the tree the parser would build. Each read is a fresh copy (schema-salad changes what it gets).
-Everything schema-salad does with the documents (resolving, validating, the Avro names) runs
-as before, and any other text is parsed as usual. A cache that cannot be read or written, or a
-directory that is not the user's own (or that others may write to: ``private_dir``), is no
-cache.
+The rest (~0.1 s here) is schema-salad resolving and validating those trees and making the Avro
+names (``load_schema``): its four results (document loader, names, metadata, metaschema loader)
+are kept the same way (``_built``), keyed by every schema text it was given, the schema's URL
+and the versions of cwltool, schema-salad, ruamel.yaml and Python; schema-salad's loaders are
+kept as their state and made afresh around it (their HTTP session and fetcher new, as
+``load_schema``'s were). tests/cwl/test_schema_built_cache.py holds a read-back to loading and
+validating every CWL document of the tests as a fresh build does. Any other text is parsed as
+usual. A cache that cannot be read or written, or a directory that is not the user's own (or
+that others may write to: ``private_dir``), is no cache.
 """
 
 from __future__ import annotations
@@ -90,6 +95,60 @@ def _install() -> None:
         return load_all(self, stream)
 
     YAML.load, YAML.load_all = cached_load, cached_load_all  # type: ignore[method-assign]
+    _install_built()
+
+
+def _install_built() -> None:
+    """Wrap ``load_schema`` where cwltool's ``get_schema`` calls it: within a
+    ``parsed_schemas()``, a schema it built before (the same texts, the same versions) is read
+    back from the cache (``_built``)."""
+    import cwltool.process as process
+    from schema_salad.ref_resolver import Loader
+
+    global _cwltool_version
+    if not hasattr(Loader, "__mypyc_attrs__"):  # a schema-salad not compiled: no such cache
+        return
+    try:
+        _cwltool_version = metadata.version("cwltool")
+    except Exception:
+        return
+    load_schema = process.load_schema
+
+    def cached_load_schema(schema_ref: Any, cache: Any = None) -> Any:
+        if not _active or not isinstance(schema_ref, str) or not isinstance(cache, dict):
+            return load_schema(schema_ref, cache)
+        return _built(schema_ref, cache, lambda: load_schema(schema_ref, cache))
+
+    process.load_schema = cached_load_schema
+
+
+_cwltool_version = ""
+
+
+def _built(schema_ref: str, cache: dict[str, Any], build: Any) -> Any:
+    """``build()``'s (cwltool's ``get_schema``'s) four results, from the cache when it holds them
+    for these schema texts: document loader, Avro names, metadata, metaschema loader."""
+    texts = sorted(cache.items())
+    if not _versions or not all(isinstance(v, str) for _, v in texts):
+        return build()
+    digest = hashlib.sha256(f"{_versions}\0{_cwltool_version}\0{schema_ref}".encode())
+    for url, text in texts:
+        digest.update(f"\0{url}\0{text}".encode())
+    cache_dir = private_dir("cwl-schemas")
+    path = os.path.join(cache_dir, f"built-{digest.hexdigest()[:32]}.pickle") if cache_dir else ""
+    if path:
+        try:
+            with open(path, "rb") as f:
+                built = pickle.load(f)
+            if isinstance(built, tuple) and len(built) == 4:
+                return built
+        except Exception:  # missing, from another layout, unreadable
+            pass
+    built = build()
+    if path:
+        with contextlib.suppress(Exception):  # what cannot be pickled or written is not kept
+            write_entry(path, _dumps(built))
+    return built
 
 
 def _parsed(text: str, parse: Any) -> list[Any]:
@@ -116,3 +175,51 @@ def _cache_path(text: str) -> str:
         return ""
     key = hashlib.sha256(f"{_versions}\0{text}".encode()).hexdigest()[:32]
     return os.path.join(cache, f"{key}.pickle")
+
+
+# schema-salad's Loader and NormDict (compiled by mypyc) pickled as their state: a loader is
+# made afresh (its HTTP session and fetcher, as load_schema's were) and given the rest back.
+_FRESH = ("session", "fetcher", "fetch_text", "check_exists")
+
+
+def _dumps(built: Any) -> bytes:
+    import copyreg
+    import io
+
+    from schema_salad.ref_resolver import Loader, NormDict, _url_norm
+
+    def loader_state(loader: Any) -> Any:
+        attrs = Loader.__mypyc_attrs__  # type: ignore[attr-defined]
+        names = [n for n in attrs if n not in _FRESH]
+        return _loader_from, ({n: getattr(loader, n) for n in names},)
+
+    def normdict_state(d: Any) -> Any:
+        if d.normalize is not _url_norm:
+            raise ValueError("a NormDict with another normalization")
+        return _normdict_from, (dict(d),)
+
+    class Pickler(pickle.Pickler):
+        dispatch_table = copyreg.dispatch_table.copy()
+        dispatch_table[Loader] = loader_state
+        dispatch_table[NormDict] = normdict_state
+
+    out = io.BytesIO()
+    Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(built)
+    return out.getvalue()
+
+
+def _loader_from(state: dict[str, Any]) -> Any:
+    from schema_salad.ref_resolver import Loader
+
+    loader = Loader({}, cache=state["cache"], fetcher_constructor=state["fetcher_constructor"])
+    for name, value in state.items():
+        setattr(loader, name, value)
+    return loader
+
+
+def _normdict_from(items: dict[str, Any]) -> Any:
+    from schema_salad.ref_resolver import NormDict, _url_norm
+
+    d = NormDict(_url_norm)
+    d.update(items)
+    return d
