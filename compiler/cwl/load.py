@@ -29,7 +29,6 @@ from cwltool.context import LoadingContext
 from cwltool.load_tool import (
     default_loader,
     fetch_document,
-    load_tool,
     resolve_and_validate_document,
     resolve_tool_uri,
 )
@@ -126,11 +125,10 @@ def load(
     _must_exist(base, "")
     ctx = ctx or loading_context()
     with cwl_errors(base, SourceError), parsed_schemas():  # the schemas from the file cache
-        if images is None:
-            return load_tool(tool_path, ctx)
         # cwltool's load_tool, step by step
         ctx, document, uri = fetch_document(tool_path, ctx)
-        images(docker_pulls(document))
+        if images is not None:
+            images(docker_pulls(document))
         ctx, uri = resolve_and_validate_document(ctx, document, uri)
         return cwltool_make_tool(uri, ctx)
 

@@ -129,52 +129,54 @@ def _built(schema_ref: str, cache: dict[str, Any], build: Any) -> Any:
     """``build()``'s (cwltool's ``get_schema``'s) four results, from the cache when it holds them
     for these schema texts: document loader, Avro names, metadata, metaschema loader."""
     texts = sorted(cache.items())
-    if not _versions or not all(isinstance(v, str) for _, v in texts):
+    if not all(isinstance(v, str) for _, v in texts):
         return build()
     digest = hashlib.sha256(f"{_versions}\0{_cwltool_version}\0{schema_ref}".encode())
     for url, text in texts:
         digest.update(f"\0{url}\0{text}".encode())
-    cache_dir = private_dir("cwl-schemas")
-    path = os.path.join(cache_dir, f"built-{digest.hexdigest()[:32]}.pickle") if cache_dir else ""
-    if path:
-        try:
-            with open(path, "rb") as f:
-                built = pickle.load(f)
-            if isinstance(built, tuple) and len(built) == 4:
-                return built
-        except Exception:  # missing, from another layout, unreadable
-            pass
-    built = build()
-    if path:
-        with contextlib.suppress(Exception):  # what cannot be pickled or written is not kept
-            write_entry(path, _dumps(built))
-    return built
+    return _kept(
+        _entry("built-", digest),
+        build,
+        _dumps,
+        lambda built: isinstance(built, tuple) and len(built) == 4,
+    )
 
 
 def _parsed(text: str, parse: Any) -> list[Any]:
     """The documents ``parse()`` builds from ``text``, from the cache when it holds them."""
-    path = _cache_path(text)
+    digest = hashlib.sha256(f"{_versions}\0{text}".encode())
+    return _kept(
+        _entry("", digest),
+        parse,
+        lambda docs: pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL),
+        lambda docs: isinstance(docs, list),
+    )
+
+
+def _entry(prefix: str, digest: Any) -> str:
+    """The cache file of ``digest`` (a sha256 of what the entry is made from), or "" where
+    there is no cache (no versions to key it by, no private directory)."""
+    cache = private_dir("cwl-schemas") if _versions else ""
+    return os.path.join(cache, f"{prefix}{digest.hexdigest()[:32]}.pickle") if cache else ""
+
+
+def _kept(path: str, make: Any, dumps: Any, fits: Any) -> Any:
+    """What ``make()`` makes, read from ``path`` when it holds something that ``fits``; made and
+    written there (``dumps``) otherwise. A missing, partly written or unreadable entry is made
+    again; one that cannot be pickled or written is not kept."""
     if path:
         try:
             with open(path, "rb") as f:
-                docs = pickle.load(f)
-            if isinstance(docs, list):
-                return docs
-        except Exception:  # missing, partly written by an older version, unreadable
+                kept = pickle.load(f)
+            if fits(kept):
+                return kept
+        except Exception:
             pass
-    docs = parse()
+    made = make()
     if path:
-        with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-            write_entry(path, pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL))
-    return docs
-
-
-def _cache_path(text: str) -> str:
-    cache = private_dir("cwl-schemas") if _versions else ""
-    if not cache:
-        return ""
-    key = hashlib.sha256(f"{_versions}\0{text}".encode()).hexdigest()[:32]
-    return os.path.join(cache, f"{key}.pickle")
+        with contextlib.suppress(Exception):
+            write_entry(path, dumps(made))
+    return made
 
 
 # schema-salad's Loader and NormDict (compiled by mypyc) pickled as their state: a loader is

@@ -23,7 +23,7 @@ task and its inputs to the container so that the outputs can be captured precise
 
 `wfrewrite run` also trims what miniwdl does in every run and task that wfrewrite never needs:
 ``prepare_ahead`` (tasks set up ahead of their slots), ``cache_plugin_lookups`` (one scan of the
-installed packages for plugins), ``spare_docker_import`` (no docker SDK for a BuildError) and
+installed packages for plugins), ``spare_docker_import`` (no docker SDK for a BuildError),
 ``spare_version_scan`` (miniwdl's version without a scan of the installed packages) and
 ``spare_realpaths`` (a task's run directory made group-writable without resolving each path).
 """
@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import shutil
+import stat
 import sys
 import threading
 from collections.abc import Callable, Generator
@@ -374,7 +375,6 @@ def add_permissions(path: str, file_bits: int = 0, dir_bits: int = 0) -> None:
     """miniwdl's ``chmod_R_plus(path, file_bits, dir_bits)``: ``file_bits`` added to every file
     and ``dir_bits`` to every directory at or under ``path`` (``path`` itself through a link
     too, as ``os.walk`` lists it), never through a symbolic link, never to a link's target."""
-    import stat
 
     def add(entry: str, bits: int) -> None:
         st = os.lstat(entry)

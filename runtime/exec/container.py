@@ -61,6 +61,7 @@ def shell_cache(image_id: str, value: bool | None = None) -> bool | None:
 
 MIN_MEMORY = 6 * 1024 * 1024  # podman refuses less
 _inspect_lock = threading.Lock()  # guards ContainerExecutor._inspecting
+PREFETCH_MAX = 8  # images asked ahead at most; a task asks about any other itself
 
 
 class ContainerExecutor(Executor):
@@ -134,7 +135,7 @@ class ContainerExecutor(Executor):
         before cwltool validates the document, which takes longer than podman answers, so its
         first tasks find the facts there (or wait for the one ``image inspect`` under way). A
         failure is left to the task's own ``inspect`` to meet and report."""
-        for image in images[:8]:
+        for image in images[:PREFETCH_MAX]:
             if (self.binary, image) not in self._images:
                 threading.Thread(
                     target=self._prefetch, args=(image,), name="wfrewrite-inspect", daemon=True
